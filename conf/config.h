@@ -1,0 +1,111 @@
+#pragma once
+// The configuration as a value: every field has its default here, and every
+// loader (JSON now, haproxy.cfg later) produces a fully resolved Config.
+// Pure: no libuv, no sockets, no OpenSSL.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mqlb::conf {
+
+using Duration = std::chrono::milliseconds;
+
+// One problem found in a config file; several are reported at once.
+struct Error {
+  std::string file;
+  int line = 0;       // 0 when the format has no useful line (JSON paths)
+  std::string field;  // JSON path or directive, empty when not applicable
+  std::string message;
+
+  std::string to_string() const;
+};
+
+enum class Balance { RoundRobin, StaticRr, LeastConn, Source, First, Random };
+
+std::string_view to_string(Balance b);
+std::optional<Balance> parse_balance(std::string_view name);
+
+struct LogTarget {
+  enum class Kind { Stdout, Stderr, Syslog };
+  Kind kind = Kind::Stderr;
+  std::string host;     // syslog only
+  uint16_t port = 514;  // syslog only
+  int facility = 16;    // local0
+  int level = 6;        // info
+
+  bool operator==(const LogTarget&) const = default;
+};
+
+// Unset means "no timeout", as in HAProxy.
+struct Timeouts {
+  std::optional<Duration> client, client_fin, connect, server, server_fin, tunnel, queue;
+
+  bool operator==(const Timeouts&) const = default;
+};
+
+struct Server {
+  std::string name;
+  std::string address;  // IP literal or host name, resolved when the runtime is built
+  uint16_t port = 0;
+  uint32_t weight = 1;
+  uint32_t maxconn = 0;  // 0 = unlimited
+  bool backup = false;
+  bool disabled = false;
+
+  bool operator==(const Server&) const = default;
+};
+
+struct Backend {
+  std::string name;
+  Balance balance = Balance::RoundRobin;
+  uint32_t retries = 3;
+  bool redispatch = false;
+  bool allbackups = false;
+  Timeouts timeouts;  // server side: connect, server, server_fin, tunnel, queue
+  std::vector<Server> servers;
+};
+
+struct Bind {
+  std::string host;  // IP literal; "0.0.0.0" or "::" for every address
+  uint16_t port = 0;
+
+  std::string to_string() const;
+  bool operator==(const Bind&) const = default;
+};
+
+struct Frontend {
+  std::string name;
+  std::vector<Bind> binds;
+  std::string default_backend;
+  uint32_t maxconn = 0;  // resolved: never 0 after loading
+  Timeouts timeouts;     // client side: client, client_fin
+  std::vector<LogTarget> log;
+};
+
+struct Global {
+  unsigned workers = 0;  // 0 = one per core
+  uint32_t maxconn = 4096;
+  Duration hard_stop_after = std::chrono::seconds(30);
+  std::vector<LogTarget> log{LogTarget{}};
+};
+
+struct Config {
+  std::string file;
+  Global global;
+  std::vector<Frontend> frontends;
+  std::vector<Backend> backends;
+
+  const Backend* find_backend(std::string_view name) const;
+};
+
+// A loader's answer: a config, or every error found.
+struct LoadResult {
+  std::optional<Config> config;
+  std::vector<Error> errors;
+  std::vector<Error> warnings;
+};
+
+}  // namespace mqlb::conf

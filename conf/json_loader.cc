@@ -1,0 +1,503 @@
+// Pure.
+#include "conf/json_loader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "conf/duration.h"
+
+namespace mqlb::conf {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kFacilities[] = {
+    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+constexpr std::string_view kLevels[] = {"emerg",   "alert",  "crit", "err",
+                                        "warning", "notice", "info", "debug"};
+
+std::string describe(const Json& v) {
+  std::string s = v.dump();
+  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+// Walks the document, collecting every error with its path.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  std::vector<Error> errors;
+
+  void fail(const std::string& path, const std::string& message) {
+    errors.push_back({file_, 0, path, message});
+  }
+
+  // Reports keys the schema does not know; a typo never passes silently.
+  void only_keys(const Json& obj, const std::string& path,
+                 std::initializer_list<const char*> keys) {
+    for (const auto& [key, _] : obj.items()) {
+      bool known = std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; });
+      if (!known) {
+        std::string list;
+        for (const char* k : keys)
+          list += (list.empty() ? "" : ", ") + std::string(k);
+        fail(join(path, key), "unknown key (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  bool object(const Json& v, const std::string& path) {
+    if (v.is_object()) return true;
+    fail(path, "must be an object, got " + describe(v));
+    return false;
+  }
+
+  std::optional<std::string> string(const Json& v, const std::string& path) {
+    if (v.is_string() && !v.get<std::string>().empty()) return v.get<std::string>();
+    fail(path, "must be a non-empty string, got " + describe(v));
+    return std::nullopt;
+  }
+
+  std::optional<bool> boolean(const Json& v, const std::string& path) {
+    if (v.is_boolean()) return v.get<bool>();
+    fail(path, "must be true or false, got " + describe(v));
+    return std::nullopt;
+  }
+
+  std::optional<uint64_t> integer(const Json& v, const std::string& path, uint64_t lo,
+                                  uint64_t hi) {
+    // The parser stores every non-negative integer as unsigned.
+    if (v.is_number_unsigned()) {
+      uint64_t n = v.get<uint64_t>();
+      if (n >= lo && n <= hi) return n;
+    }
+    fail(path,
+         "must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + describe(v));
+    return std::nullopt;
+  }
+
+  std::optional<Duration> duration(const Json& v, const std::string& path) {
+    if (v.is_number_unsigned()) return parse_as_duration(std::to_string(v.get<uint64_t>()), path);
+    if (v.is_string()) return parse_as_duration(v.get<std::string>(), path);
+    fail(path, "must be a time such as 5000 (ms) or \"5s\", got " + describe(v));
+    return std::nullopt;
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+  static std::string index(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+
+ private:
+  std::optional<Duration> parse_as_duration(const std::string& text, const std::string& path) {
+    auto parsed = parse_duration(text);
+    if (auto* d = std::get_if<Duration>(&parsed)) return *d;
+    fail(path, std::get<std::string>(parsed));
+    return std::nullopt;
+  }
+
+  std::string file_;
+};
+
+// Splits "HOST:PORT", "[V6]:PORT", "*:PORT" or ":PORT".
+bool split_host_port(std::string_view text, std::string& host, uint16_t& port, std::string& why) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    why = "expected ADDRESS:PORT such as 127.0.0.1:1883 or [::1]:1883, got '" + std::string(text) +
+          "'";
+    return false;
+  }
+  std::string_view h = text.substr(0, colon), p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  else if (h.find(':') != std::string_view::npos) {
+    why = "an IPv6 address needs brackets, as in [::1]:1883, got '" + std::string(text) + "'";
+    return false;
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (ec != std::errc{} || end != p.data() + p.size() || value < 1 || value > 65535) {
+    why = "port must be 1..65535, got '" + std::string(p) + "'";
+    return false;
+  }
+  host = (h.empty() || h == "*") ? "0.0.0.0" : std::string(h);
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+bool is_ip_literal(const std::string& host) {
+  // Validated for real when the runtime binds; here only the characters.
+  if (host.find(':') != std::string::npos)
+    return host.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      return false;
+  }
+  return dots == 3;
+}
+
+bool valid_name(const std::string& name) {
+  return !name.empty() && name.find_first_not_of(
+                              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789-_.:") == std::string::npos;
+}
+
+std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const std::string& path) {
+  if (!v.is_array()) {
+    r.fail(path,
+           "must be a list of log targets (\"stdout\", \"stderr\" or {\"address\": ...}), got " +
+               describe(v));
+    return std::nullopt;
+  }
+  std::vector<LogTarget> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const Json& e = v[i];
+    std::string p = Reader::index(path, i);
+    LogTarget t;
+    if (e.is_string() && (e == "stdout" || e == "stderr")) {
+      t.kind = e == "stdout" ? LogTarget::Kind::Stdout : LogTarget::Kind::Stderr;
+      out.push_back(t);
+      continue;
+    }
+    if (!e.is_object()) {
+      r.fail(p, "must be \"stdout\", \"stderr\" or {\"address\": \"HOST:PORT\", ...}, got " +
+                    describe(e));
+      continue;
+    }
+    r.only_keys(e, p, {"address", "facility", "level"});
+    t.kind = LogTarget::Kind::Syslog;
+    if (!e.contains("address")) {
+      r.fail(Reader::join(p, "address"), "is required, e.g. \"127.0.0.1:514\"");
+    } else if (auto a = r.string(e["address"], Reader::join(p, "address"))) {
+      std::string why;
+      std::string with_port =
+          a->find(':') == std::string::npos || a->back() == ']' ? *a + ":514" : *a;
+      if (!split_host_port(with_port, t.host, t.port, why)) r.fail(Reader::join(p, "address"), why);
+    }
+    auto pick_name = [&](const char* key, auto& names, int& field) {
+      if (!e.contains(key)) return;
+      auto s = r.string(e[key], Reader::join(p, key));
+      if (!s) return;
+      auto it = std::find(std::begin(names), std::end(names), *s);
+      if (it == std::end(names)) {
+        std::string list;
+        for (auto n : names)
+          list += (list.empty() ? "" : " ") + std::string(n);
+        r.fail(Reader::join(p, key),
+               "unknown " + std::string(key) + " '" + *s + "' (one of: " + list + ")");
+      } else {
+        field = static_cast<int>(it - std::begin(names));
+      }
+    };
+    pick_name("facility", kFacilities, t.facility);
+    pick_name("level", kLevels, t.level);
+    out.push_back(t);
+  }
+  return out;
+}
+
+void read_timeouts(Reader& r, const Json& v, const std::string& path, Timeouts& t) {
+  if (!r.object(v, path)) return;
+  r.only_keys(v, path,
+              {"client", "client_fin", "connect", "server", "server_fin", "tunnel", "queue"});
+  auto set = [&](const char* key, std::optional<Duration>& field) {
+    if (!v.contains(key)) return;
+    if (auto d = r.duration(v[key], Reader::join(path, key))) {
+      // As in HAProxy, 0 means "no timeout".
+      field = d->count() == 0 ? std::nullopt : d;
+    }
+  };
+  set("client", t.client);
+  set("client_fin", t.client_fin);
+  set("connect", t.connect);
+  set("server", t.server);
+  set("server_fin", t.server_fin);
+  set("tunnel", t.tunnel);
+  set("queue", t.queue);
+}
+
+// What the `defaults` section hands down.
+struct Defaults {
+  std::optional<uint32_t> maxconn;
+  uint32_t retries = 3;
+  bool redispatch = false;
+  Balance balance = Balance::RoundRobin;
+  std::optional<std::vector<LogTarget>> log;
+  Timeouts timeouts;
+};
+
+Timeouts inherit(const Timeouts& own, const Timeouts& defaults) {
+  auto pick = [](auto& a, auto& b) { return a ? a : b; };
+  return {pick(own.client, defaults.client),
+          pick(own.client_fin, defaults.client_fin),
+          pick(own.connect, defaults.connect),
+          pick(own.server, defaults.server),
+          pick(own.server_fin, defaults.server_fin),
+          pick(own.tunnel, defaults.tunnel),
+          pick(own.queue, defaults.queue)};
+}
+
+void read_global(Reader& r, const Json& v, Global& g) {
+  const std::string path = "global";
+  if (!r.object(v, path)) return;
+  r.only_keys(v, path, {"workers", "maxconn", "hard_stop_after", "log"});
+  if (v.contains("workers"))
+    if (auto n = r.integer(v["workers"], "global.workers", 1, 256)) g.workers = unsigned(*n);
+  if (v.contains("maxconn"))
+    if (auto n = r.integer(v["maxconn"], "global.maxconn", 1, 10'000'000)) g.maxconn = uint32_t(*n);
+  if (v.contains("hard_stop_after"))
+    if (auto d = r.duration(v["hard_stop_after"], "global.hard_stop_after")) g.hard_stop_after = *d;
+  if (v.contains("log"))
+    if (auto l = read_log(r, v["log"], "global.log")) g.log = *l;
+}
+
+void read_defaults(Reader& r, const Json& v, Defaults& d) {
+  const std::string path = "defaults";
+  if (!r.object(v, path)) return;
+  r.only_keys(v, path, {"maxconn", "retries", "redispatch", "balance", "log", "timeouts"});
+  if (v.contains("maxconn"))
+    if (auto n = r.integer(v["maxconn"], "defaults.maxconn", 1, 10'000'000))
+      d.maxconn = uint32_t(*n);
+  if (v.contains("retries"))
+    if (auto n = r.integer(v["retries"], "defaults.retries", 0, 100)) d.retries = uint32_t(*n);
+  if (v.contains("redispatch"))
+    if (auto b = r.boolean(v["redispatch"], "defaults.redispatch")) d.redispatch = *b;
+  if (v.contains("balance")) {
+    if (auto s = r.string(v["balance"], "defaults.balance")) {
+      if (auto b = parse_balance(*s))
+        d.balance = *b;
+      else
+        r.fail("defaults.balance",
+               "unknown algorithm '" + *s +
+                   "' (roundrobin, static-rr, leastconn, source, first, random)");
+    }
+  }
+  if (v.contains("log")) d.log = read_log(r, v["log"], "defaults.log");
+  if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], "defaults.timeouts", d.timeouts);
+}
+
+void read_server(Reader& r, const Json& v, const std::string& path, Server& s) {
+  if (!r.object(v, path)) return;
+  r.only_keys(v, path, {"name", "address", "port", "weight", "maxconn", "backup", "disabled"});
+  for (const char* key : {"name", "address", "port"})
+    if (!v.contains(key)) r.fail(Reader::join(path, key), "is required");
+  if (v.contains("name"))
+    if (auto n = r.string(v["name"], path + ".name")) {
+      if (valid_name(*n))
+        s.name = *n;
+      else
+        r.fail(path + ".name", "may hold only letters, digits and - _ . :, got '" + *n + "'");
+    }
+  if (v.contains("address"))
+    if (auto a = r.string(v["address"], path + ".address")) s.address = *a;
+  if (v.contains("port"))
+    if (auto n = r.integer(v["port"], path + ".port", 1, 65535)) s.port = uint16_t(*n);
+  if (v.contains("weight"))
+    if (auto n = r.integer(v["weight"], path + ".weight", 0, 256)) s.weight = uint32_t(*n);
+  if (v.contains("maxconn"))
+    if (auto n = r.integer(v["maxconn"], path + ".maxconn", 0, 10'000'000))
+      s.maxconn = uint32_t(*n);
+  if (v.contains("backup"))
+    if (auto b = r.boolean(v["backup"], path + ".backup")) s.backup = *b;
+  if (v.contains("disabled"))
+    if (auto b = r.boolean(v["disabled"], path + ".disabled")) s.disabled = *b;
+}
+
+void read_backend(Reader& r, const Json& v, const std::string& path, const Defaults& d,
+                  Backend& b) {
+  b.balance = d.balance;
+  b.retries = d.retries;
+  b.redispatch = d.redispatch;
+  Timeouts own;
+  if (r.object(v, path)) {
+    r.only_keys(v, path,
+                {"name", "balance", "retries", "redispatch", "allbackups", "timeouts", "servers"});
+    if (!v.contains("name"))
+      r.fail(path + ".name", "is required");
+    else if (auto n = r.string(v["name"], path + ".name")) {
+      if (valid_name(*n))
+        b.name = *n;
+      else
+        r.fail(path + ".name", "may hold only letters, digits and - _ . :, got '" + *n + "'");
+    }
+    if (v.contains("balance"))
+      if (auto s = r.string(v["balance"], path + ".balance")) {
+        if (auto algo = parse_balance(*s))
+          b.balance = *algo;
+        else
+          r.fail(path + ".balance",
+                 "unknown algorithm '" + *s +
+                     "' (roundrobin, static-rr, leastconn, source, first, random)");
+      }
+    if (v.contains("retries"))
+      if (auto n = r.integer(v["retries"], path + ".retries", 0, 100)) b.retries = uint32_t(*n);
+    if (v.contains("redispatch"))
+      if (auto x = r.boolean(v["redispatch"], path + ".redispatch")) b.redispatch = *x;
+    if (v.contains("allbackups"))
+      if (auto x = r.boolean(v["allbackups"], path + ".allbackups")) b.allbackups = *x;
+    if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], path + ".timeouts", own);
+    if (!v.contains("servers") || !v["servers"].is_array() || v["servers"].empty()) {
+      r.fail(path + ".servers",
+             "must be a list of at least one server, e.g. "
+             "[{\"name\": \"b1\", \"address\": \"127.0.0.1\", \"port\": 1883}]");
+    } else {
+      std::set<std::string> names;
+      for (size_t i = 0; i < v["servers"].size(); ++i) {
+        Server s;
+        std::string sp = Reader::index(path + ".servers", i);
+        read_server(r, v["servers"][i], sp, s);
+        if (!s.name.empty() && !names.insert(s.name).second)
+          r.fail(sp + ".name",
+                 "duplicate server name '" + s.name + "' in backend '" + b.name + "'");
+        b.servers.push_back(std::move(s));
+      }
+    }
+  }
+  b.timeouts = inherit(own, d.timeouts);
+  if (!b.timeouts.connect) b.timeouts.connect = std::chrono::seconds(5);
+  if (!b.timeouts.queue) b.timeouts.queue = b.timeouts.connect;
+  if (!b.timeouts.server_fin) b.timeouts.server_fin = b.timeouts.server;
+}
+
+void read_frontend(Reader& r, const Json& v, const std::string& path, const Defaults& d,
+                   const Global& g, Frontend& f) {
+  Timeouts own;
+  if (r.object(v, path)) {
+    r.only_keys(v, path, {"name", "bind", "default_backend", "maxconn", "timeouts", "log"});
+    for (const char* key : {"name", "bind", "default_backend"})
+      if (!v.contains(key)) r.fail(path + "." + key, "is required");
+    if (v.contains("name"))
+      if (auto n = r.string(v["name"], path + ".name")) {
+        if (valid_name(*n))
+          f.name = *n;
+        else
+          r.fail(path + ".name", "may hold only letters, digits and - _ . :, got '" + *n + "'");
+      }
+    if (v.contains("bind")) {
+      const Json& binds = v["bind"];
+      if (!binds.is_array() || binds.empty()) {
+        r.fail(path + ".bind",
+               "must be a list of at least one ADDRESS:PORT, e.g. [\"0.0.0.0:1883\"]");
+      } else {
+        for (size_t i = 0; i < binds.size(); ++i) {
+          std::string bp = Reader::index(path + ".bind", i);
+          auto s = r.string(binds[i], bp);
+          if (!s) continue;
+          Bind b;
+          std::string why;
+          if (!split_host_port(*s, b.host, b.port, why))
+            r.fail(bp, why);
+          else if (!is_ip_literal(b.host))
+            r.fail(bp, "must be an IP address (or * for all), got '" + b.host + "'");
+          else
+            f.binds.push_back(b);
+        }
+      }
+    }
+    if (v.contains("default_backend"))
+      if (auto n = r.string(v["default_backend"], path + ".default_backend"))
+        f.default_backend = *n;
+    if (v.contains("maxconn"))
+      if (auto n = r.integer(v["maxconn"], path + ".maxconn", 1, 10'000'000))
+        f.maxconn = uint32_t(*n);
+    if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], path + ".timeouts", own);
+    if (v.contains("log"))
+      if (auto l = read_log(r, v["log"], path + ".log")) f.log = *l;
+    if (!v.contains("log")) f.log = d.log ? *d.log : g.log;
+  }
+  if (f.maxconn == 0) f.maxconn = d.maxconn.value_or(g.maxconn);
+  f.timeouts = inherit(own, d.timeouts);
+  if (!f.timeouts.client_fin) f.timeouts.client_fin = f.timeouts.client;
+}
+
+int line_of(std::string_view text, size_t byte) {
+  byte = std::min(byte, text.size());
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + byte, '\n'));
+}
+
+}  // namespace
+
+LoadResult load_json(std::string_view text, const std::string& file) {
+  LoadResult result;
+  Json doc;
+  try {
+    doc = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    std::string what = e.what();
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." -> the part after ":
+    // "
+    size_t colon = what.find(": ");
+    result.errors.push_back(
+        {file, line_of(text, e.byte ? e.byte - 1 : 0), "",
+         "invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2))});
+    return result;
+  }
+  Reader r(file);
+  Config cfg;
+  cfg.file = file;
+  Defaults defaults;
+  if (r.object(doc, "(top level)")) {
+    r.only_keys(doc, "", {"global", "defaults", "frontends", "backends"});
+    if (doc.contains("global")) read_global(r, doc["global"], cfg.global);
+    if (doc.contains("defaults")) read_defaults(r, doc["defaults"], defaults);
+    if (!doc.contains("backends") || !doc["backends"].is_array() || doc["backends"].empty()) {
+      r.fail("backends", "must be a list of at least one backend");
+    } else {
+      for (size_t i = 0; i < doc["backends"].size(); ++i) {
+        Backend b;
+        read_backend(r, doc["backends"][i], Reader::index("backends", i), defaults, b);
+        cfg.backends.push_back(std::move(b));
+      }
+    }
+    if (!doc.contains("frontends") || !doc["frontends"].is_array() || doc["frontends"].empty()) {
+      r.fail("frontends", "must be a list of at least one frontend");
+    } else {
+      for (size_t i = 0; i < doc["frontends"].size(); ++i) {
+        Frontend f;
+        read_frontend(r, doc["frontends"][i], Reader::index("frontends", i), defaults, cfg.global,
+                      f);
+        cfg.frontends.push_back(std::move(f));
+      }
+    }
+  }
+  // Cross references, once every section is read.
+  std::set<std::string> names;
+  for (size_t i = 0; i < cfg.backends.size(); ++i)
+    if (!cfg.backends[i].name.empty() && !names.insert(cfg.backends[i].name).second)
+      r.fail(Reader::index("backends", i) + ".name",
+             "duplicate backend name '" + cfg.backends[i].name + "'");
+  names.clear();
+  std::set<std::pair<std::string, uint16_t>> binds;
+  for (size_t i = 0; i < cfg.frontends.size(); ++i) {
+    const Frontend& f = cfg.frontends[i];
+    std::string fp = Reader::index("frontends", i);
+    if (!f.name.empty() && !names.insert(f.name).second)
+      r.fail(fp + ".name", "duplicate frontend name '" + f.name + "'");
+    if (!f.default_backend.empty() && !cfg.find_backend(f.default_backend))
+      r.fail(fp + ".default_backend", "no backend named '" + f.default_backend + "'");
+    for (const Bind& b : f.binds)
+      if (!binds.insert({b.host, b.port}).second)
+        r.fail(fp + ".bind", "address " + b.to_string() + " is bound twice");
+  }
+  for (const Frontend& f : cfg.frontends)
+    if (f.maxconn > cfg.global.maxconn)
+      result.warnings.push_back({file, 0, "frontends." + f.name + ".maxconn",
+                                 "is above global.maxconn (" + std::to_string(cfg.global.maxconn) +
+                                     "), which limits it"});
+  result.errors = std::move(r.errors);
+  if (result.errors.empty()) result.config = std::move(cfg);
+  return result;
+}
+
+}  // namespace mqlb::conf

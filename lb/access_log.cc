@@ -1,0 +1,43 @@
+// Pure (local time conversion aside).
+#include "lb/access_log.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace mqlb::lb {
+
+std::string format_accept_date(int64_t unix_ms) {
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t secs = static_cast<time_t>(unix_ms / 1000);
+  tm t{};
+  localtime_r(&secs, &t);
+  char out[40];
+  snprintf(out, sizeof out, "%02d/%s/%04d:%02d:%02d:%02d.%03d", t.tm_mday, kMonths[t.tm_mon],
+           t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(unix_ms % 1000));
+  return out;
+}
+
+std::string format_tcplog(const AccessRecord& r) {
+  std::string line;
+  line.reserve(160);
+  bool v6 = r.client_addr.find(':') != std::string::npos;
+  line += v6 ? "[" + r.client_addr + "]" : r.client_addr;
+  line += ":" + std::to_string(r.client_port) + " [" + format_accept_date(r.accept_unix_ms) + "] ";
+  line += r.frontend;
+  line += ' ';
+  line += r.backend;
+  line += '/';
+  line += r.server.empty() ? std::string_view("<NOSRV>") : r.server;
+  line += ' ' + std::to_string(r.queue_ms) + '/' + std::to_string(r.connect_ms) + '/' +
+          std::to_string(r.total_ms) + ' ' + std::to_string(r.bytes_to_client) + ' ';
+  line += r.termination[0];
+  line += r.termination[1];
+  line += ' ' + std::to_string(r.actconn) + '/' + std::to_string(r.feconn) + '/' +
+          std::to_string(r.beconn) + '/' + std::to_string(r.srvconn) + '/' +
+          (r.redispatched ? "+" : "") + std::to_string(r.retries) + ' ' +
+          std::to_string(r.srv_queue) + '/' + std::to_string(r.backend_queue);
+  return line;
+}
+
+}  // namespace mqlb::lb

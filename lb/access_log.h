@@ -1,0 +1,32 @@
+#pragma once
+// The access line of one session in HAProxy's tcplog format:
+//   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
+// Pure: the caller fills a record; formatting does no I/O.
+
+#include <cstdint>
+#include <string>
+
+namespace mqlb::lb {
+
+struct AccessRecord {
+  std::string client_addr;  // already printed, "127.0.0.1" or "::1"
+  uint16_t client_port = 0;
+  int64_t accept_unix_ms = 0;                  // wall clock at accept
+  std::string_view frontend, backend, server;  // server empty = <NOSRV>
+  int64_t queue_ms = -1;                       // %Tw, -1 when it never left the queue
+  int64_t connect_ms = -1;                     // %Tc, -1 when never connected
+  int64_t total_ms = 0;                        // %Tt
+  uint64_t bytes_to_client = 0;                // %B
+  char termination[2] = {'-', '-'};
+  uint32_t actconn = 0, feconn = 0, beconn = 0, srvconn = 0;
+  uint32_t retries = 0;
+  bool redispatched = false;  // %rc gets a '+' as in HAProxy
+  uint32_t srv_queue = 0, backend_queue = 0;
+};
+
+std::string format_tcplog(const AccessRecord& r);
+
+// "22/Nov/2026:14:26:36.448" in local time, HAProxy's %t.
+std::string format_accept_date(int64_t unix_ms);
+
+}  // namespace mqlb::lb

@@ -1,0 +1,12 @@
+// Pure. source: the client address hash indexes the weighted schedule, so a
+// client keeps its server while the usable set is unchanged, on every worker.
+#include "lb/balancer/balancer.h"
+
+namespace mqlb::lb::balancer {
+
+std::optional<uint32_t> pick_source(std::span<const Candidate> candidates, const Pool& pool,
+                                    const PickKey& key) {
+  return walk_schedule(candidates, pool, key.hash);
+}
+
+}  // namespace mqlb::lb::balancer

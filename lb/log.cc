@@ -1,0 +1,99 @@
+#include "lb/log.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace mqlb::lb {
+namespace {
+
+int64_t now_unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void write_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    ssize_t n = ::write(fd, s.data(), s.size());
+    if (n <= 0) return;  // a closed stdout must not stop the proxy
+    s.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid) {
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t secs = static_cast<time_t>(unix_ms / 1000);
+  tm t{};
+  localtime_r(&secs, &t);
+  char out[64];
+  // RFC 3164 §4.1.2: the day is space-padded ("Nov  2").
+  snprintf(out, sizeof out,
+           "<%d>%s %2d %02d:%02d:%02d mqlb[%d]: ", facility * 8 + static_cast<int>(level),
+           kMonths[t.tm_mon], t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, pid);
+  return out;
+}
+
+std::unique_ptr<LogSink> LogSink::open(const conf::LogTarget& target, std::string& error) {
+  std::unique_ptr<LogSink> sink(new LogSink(target));
+  if (target.kind != conf::LogTarget::Kind::Syslog) return sink;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(target.host.c_str(), std::to_string(target.port).c_str(), &hints, &res);
+  if (rc != 0) {
+    error =
+        "log target " + target.host + ":" + std::to_string(target.port) + ": " + gai_strerror(rc);
+    return nullptr;
+  }
+  sink->fd_ = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (sink->fd_ < 0 || connect(sink->fd_, res->ai_addr, res->ai_addrlen) != 0) {
+    error =
+        "log target " + target.host + ":" + std::to_string(target.port) + ": cannot open socket";
+    freeaddrinfo(res);
+    return nullptr;
+  }
+  freeaddrinfo(res);
+  return sink;
+}
+
+LogSink::~LogSink() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void LogSink::write(std::string_view line, Level level) const {
+  if (static_cast<int>(level) > target_.level && is_syslog()) return;
+  switch (target_.kind) {
+    case conf::LogTarget::Kind::Stdout:
+      write_all(1, std::string(line) + "\n");
+      break;
+    case conf::LogTarget::Kind::Stderr:
+      write_all(2, std::string(line) + "\n");
+      break;
+    case conf::LogTarget::Kind::Syslog: {
+      std::string msg = syslog_header(target_.facility, level, now_unix_ms(), getpid());
+      msg += line;
+      // UDP: a full socket buffer drops the line rather than blocking a worker.
+      (void)::send(fd_, msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      break;
+    }
+  }
+}
+
+void log_event(Level level, std::string_view text, const LogSinks& sinks) {
+  static constexpr const char* kTags[] = {"[EMERG]",   "[ALERT]",  "[CRIT]", "[ERR]",
+                                          "[WARNING]", "[NOTICE]", "[INFO]", "[DEBUG]"};
+  char prefix[48];
+  snprintf(prefix, sizeof prefix, "%-10s (%d) : ", kTags[static_cast<int>(level)], getpid());
+  write_all(2, std::string(prefix) + std::string(text) + "\n");
+  for (const auto& s : sinks)
+    if (s->is_syslog()) s->write(text, level);
+}
+
+}  // namespace mqlb::lb
