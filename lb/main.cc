@@ -148,7 +148,8 @@ class Control {
   }
 
   void check_exit() {
-    if (++exited_ < workers_.size()) return;
+    for (auto& w : workers_)
+      if (!w->finished()) return;
     uv_stop(&loop_);
   }
 
@@ -172,7 +173,6 @@ class Control {
   uv_async_t worker_exit_{};
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   uv_timer_t hard_stop_{};
-  size_t exited_ = 0;
   bool stopping_ = false;
 };
 

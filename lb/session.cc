@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "lb/access_log.h"
 
@@ -29,14 +30,20 @@ bool is_resource_error(int rc) {
 
 }  // namespace
 
-Session::Session(Worker& worker, const Frontend& frontend)
-    : worker_(worker), frontend_(frontend), backend_(*frontend.backend) {
+Session::Session(Worker& worker, const Frontend& frontend) : worker_(worker), frontend_(frontend) {
   uv_tcp_init(worker.loop(), &client_);
   uv_timer_init(worker.loop(), &timer_);
   client_.data = this;
   timer_.data = this;
   accept_unix_ms_ = now_unix_ms();
   accept_ms_ = uv_now(worker.loop());
+}
+
+Session::~Session() {
+  // In-flight writes were cancelled and freed before the close callbacks;
+  // only bytes never handed to uv_write remain.
+  delete client_side_.out.next;
+  delete server_side_.out.next;
 }
 
 void Session::start(int accept_status) {
@@ -66,7 +73,7 @@ void Session::start(int accept_status) {
     return;
   }
   const Runtime& rt = worker_.runtime();
-  if (holds_slots_ && !backend_.has_usable_server()) {
+  if (holds_slots_ && !frontend_.backend->has_usable_server()) {
     close("SC");  // HAProxy: no server available, logged as <NOSRV>
     return;
   }
@@ -74,7 +81,7 @@ void Session::start(int accept_status) {
     close("PQ");
     return;
   }
-  backend_.queued.fetch_add(1, std::memory_order_relaxed);
+  frontend_.backend->queued.fetch_add(1, std::memory_order_relaxed);
   phase_ = Phase::Queued;
   phase_start_ = uv_now(worker_.loop());
   worker_.enqueue(this);
@@ -92,24 +99,24 @@ bool Session::admit() {
     holds_slots_ = true;
   }
   uint32_t hash = balancer::hash_address({client_addr_, client_v6_ ? 16u : 4u});
-  server_ = backend_.acquire(hash, nullptr);
+  server_ = frontend_.backend->acquire(hash, nullptr);
   return server_ != nullptr;
 }
 
 void Session::leave_queue() {
   worker_.dequeue(this);
   worker_.runtime().queued.fetch_sub(1, std::memory_order_relaxed);
-  backend_.queued.fetch_sub(1, std::memory_order_relaxed);
+  frontend_.backend->queued.fetch_sub(1, std::memory_order_relaxed);
 }
 
 bool Session::retry_admission() {
   if (!admit()) {
-    if (!holds_slots_ || backend_.has_usable_server()) return false;
+    if (!holds_slots_ || frontend_.backend->has_usable_server()) return false;
     close("SC");
     return true;
   }
   leave_queue();
-  queue_ms_ = static_cast<int64_t>(uv_now(worker_.loop()) - phase_start_);
+  queue_ms_ = static_cast<int32_t>(uv_now(worker_.loop()) - phase_start_);
   connect();
   return true;
 }
@@ -146,12 +153,12 @@ void Session::on_connect(uv_connect_t* req, int status) noexcept {
     s->connect_failed(is_resource_error(status) ? "RC" : "SC");
     return;
   }
-  s->connect_ms_ = static_cast<int64_t>(uv_now(s->worker_.loop()) - s->phase_start_);
+  s->connect_ms_ = static_cast<int32_t>(uv_now(s->worker_.loop()) - s->phase_start_);
   s->relay_start();
 }
 
 void Session::connect_failed(const char code[2]) {
-  if (retries_ >= backend_.conf.retries || code[0] == 'R') {
+  if (retries_ >= frontend_.backend->conf.retries || code[0] == 'R') {
     close(code);
     return;
   }
@@ -174,11 +181,11 @@ void Session::on_server_closed_for_retry(uv_handle_t* h) noexcept {
   // HAProxy `option redispatch`: the last retry goes to another server, at
   // once; earlier retries wait a turn-around of min(timeout connect, 1s) so
   // a restarting server is not hammered.
-  if (s->backend_.conf.redispatch && s->retries_ == s->backend_.conf.retries) {
+  if (s->frontend_.backend->conf.redispatch && s->retries_ == s->frontend_.backend->conf.retries) {
     const Server* old = s->server_;
-    const Server* other = s->backend_.acquire(0, old);
+    const Server* other = s->frontend_.backend->acquire(0, old);
     if (other) {
-      s->backend_.release(old);
+      s->frontend_.backend->release(old);
       s->server_ = other;
       s->redispatched_ = other != old;
       s->connect();
@@ -204,11 +211,10 @@ void Session::relay_start() {
 void Session::set_reading(Side& side, bool on) {
   if (side.reading == on || side.read_eof) return;
   side.reading = on;
-  auto* stream = reinterpret_cast<uv_stream_t*>(side.tcp);
   if (on)
-    uv_read_start(stream, on_alloc, is_client(side) ? on_client_read : on_server_read);
+    uv_read_start(stream(side), on_alloc, is_client(side) ? on_client_read : on_server_read);
   else
-    uv_read_stop(stream);
+    uv_read_stop(stream(side));
 }
 
 void Session::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
@@ -255,7 +261,7 @@ void Session::send(Side& to, Side& from, const char* data, size_t n) {
   from.last_activity = uv_now(worker_.loop());
   if (to.out.empty()) {
     uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(n));
-    int r = uv_try_write(reinterpret_cast<uv_stream_t*>(to.tcp), &b, 1);
+    int r = uv_try_write(stream(to), &b, 1);
     if (r > 0) {
       to.last_activity = from.last_activity;
       data += r;
@@ -266,19 +272,18 @@ void Session::send(Side& to, Side& from, const char* data, size_t n) {
       return;
     }
   }
-  to.out.queued.insert(to.out.queued.end(), data, data + n);
+  if (!to.out.next) to.out.next = new WriteReq{{}, this, is_client(to), {}};
+  to.out.next->data.insert(to.out.next->data.end(), data, data + n);
   flush(to);
   if (to.out.size() >= kHighWater) set_reading(from, false);
 }
 
 void Session::flush(Side& to) {
-  if (to.out.inflight || to.out.queued.empty() || phase_ == Phase::Closing) return;
-  auto* w = new WriteReq{{}, this, is_client(to), {}};
+  if (to.out.inflight || !to.out.next || phase_ == Phase::Closing) return;
+  WriteReq* w = to.out.inflight = std::exchange(to.out.next, nullptr);
   w->req.data = w;
-  w->data.swap(to.out.queued);  // `queued` is left empty, owning no memory
-  to.out.inflight = w;
   uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(to.tcp), &b, 1, on_write);
+  int rc = uv_write(&w->req, stream(to), &b, 1, on_write);
   if (rc != 0) {
     to.out.inflight = nullptr;
     delete w;
@@ -314,7 +319,7 @@ void Session::maybe_shutdown(Side& to) {
   to.write = HalfClose::Shut;
   auto* req = new uv_shutdown_t;
   req->data = this;
-  if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(to.tcp), on_shutdown) != 0) delete req;
+  if (uv_shutdown(req, stream(to), on_shutdown) != 0) delete req;
 }
 
 void Session::on_shutdown(uv_shutdown_t* req, int status) noexcept {
@@ -329,7 +334,7 @@ void Session::maybe_finish() {
 
 void Session::arm_timer() {
   const conf::Timeouts& ft = frontend_.conf.timeouts;
-  const conf::Timeouts& bt = backend_.conf.timeouts;
+  const conf::Timeouts& bt = frontend_.backend->conf.timeouts;
   std::optional<uint64_t> deadline;
   auto earliest = [&](uint64_t since, const std::optional<conf::Duration>& t) {
     if (!t) return;
@@ -371,7 +376,7 @@ void Session::on_timer(uv_timer_t* t) noexcept {
 
 void Session::timer_fired() {
   const conf::Timeouts& ft = frontend_.conf.timeouts;
-  const conf::Timeouts& bt = backend_.conf.timeouts;
+  const conf::Timeouts& bt = frontend_.backend->conf.timeouts;
   uint64_t now = uv_now(worker_.loop());
   switch (phase_) {
     case Phase::Queued:
@@ -433,7 +438,7 @@ void Session::finish() {
   uint64_t now = uv_now(worker_.loop());
   // As in HAProxy, the counts logged include this session on the frontend
   // side but not on the backend side, which it has already left.
-  if (server_) backend_.release(server_);
+  if (server_) frontend_.backend->release(server_);
   if (!frontend_.log.empty()) {
     AccessRecord r;
     char text[INET6_ADDRSTRLEN] = {};
@@ -442,7 +447,7 @@ void Session::finish() {
     r.client_port = client_port_;
     r.accept_unix_ms = accept_unix_ms_;
     r.frontend = frontend_.conf.name;
-    r.backend = backend_.conf.name;
+    r.backend = frontend_.backend->conf.name;
     if (server_) r.server = server_->conf.name;
     r.queue_ms = queue_ms_;
     r.connect_ms = connect_ms_;
@@ -451,11 +456,11 @@ void Session::finish() {
     std::memcpy(r.termination, termination_, 2);
     r.actconn = rt.active.load(std::memory_order_relaxed);
     r.feconn = frontend_.active.load(std::memory_order_relaxed);
-    r.beconn = backend_.active.load(std::memory_order_relaxed);
+    r.beconn = frontend_.backend->active.load(std::memory_order_relaxed);
     r.srvconn = server_ ? server_->active.load(std::memory_order_relaxed) : 0;
     r.retries = retries_;
     r.redispatched = redispatched_;
-    r.backend_queue = backend_.queued.load(std::memory_order_relaxed);
+    r.backend_queue = frontend_.backend->queued.load(std::memory_order_relaxed);
     std::string line = format_tcplog(r);
     for (const auto& sink : frontend_.log)
       sink->write(line, Level::Info);

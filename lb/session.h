@@ -20,7 +20,8 @@
 namespace mqlb::lb {
 
 // Bytes waiting to be written to one side. `inflight` is handed to
-// uv_write and must not move; new bytes collect in `queued` meanwhile.
+// uv_write and must not move; new bytes collect in `next` meanwhile. Both
+// are allocated only while there is something to write.
 class Session;
 struct WriteReq {
   uv_write_t req;  // req.data = this
@@ -30,10 +31,12 @@ struct WriteReq {
 };
 struct Outbox {
   WriteReq* inflight = nullptr;
-  std::vector<char> queued;
+  WriteReq* next = nullptr;
 
-  size_t size() const { return (inflight ? inflight->data.size() : 0) + queued.size(); }
-  bool empty() const { return inflight == nullptr && queued.empty(); }
+  size_t size() const {
+    return (inflight ? inflight->data.size() : 0) + (next ? next->data.size() : 0);
+  }
+  bool empty() const { return inflight == nullptr && next == nullptr; }
 };
 
 // How one direction of the relay ends (Sōzu-style explicit half-close).
@@ -46,6 +49,9 @@ class Session {
 
   // Takes the accepted client handle's place: call after uv_accept into client().
   Session(Worker& worker, const Frontend& frontend);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
   uv_tcp_t* client() { return &client_; }
 
   // Thread: the worker's. `accept_status` is uv_accept's answer; then
@@ -65,7 +71,6 @@ class Session {
   enum class ServerHandle : uint8_t { None, Open, ClosingForRetry };
 
   struct Side {
-    uv_tcp_t* tcp;
     Outbox out;  // bytes waiting to be written to this side
     uint64_t last_activity = 0;
     bool reading = false;
@@ -102,16 +107,18 @@ class Session {
   void close(const char code[2]);
   void finish();
   bool is_client(const Side& s) const { return &s == &client_side_; }
+  uv_stream_t* stream(Side& s) {
+    return reinterpret_cast<uv_stream_t*>(is_client(s) ? &client_ : &server_tcp_);
+  }
 
   Worker& worker_;
   const Frontend& frontend_;
-  const Backend& backend_;
   const Server* server_ = nullptr;
   uv_tcp_t client_{};
   uv_tcp_t server_tcp_{};
   uv_timer_t timer_{};
-  Side client_side_{&client_};
-  Side server_side_{&server_tcp_};
+  Side client_side_;
+  Side server_side_;
 
   uint8_t client_addr_[16] = {};  // compact: an idle session stays small
   uint16_t client_port_ = 0;
@@ -119,8 +126,8 @@ class Session {
   int64_t accept_unix_ms_ = 0;
   uint64_t accept_ms_ = 0;    // loop time
   uint64_t phase_start_ = 0;  // loop time the current queue/connect phase began
-  int64_t queue_ms_ = -1;
-  int64_t connect_ms_ = -1;
+  int32_t queue_ms_ = -1;
+  int32_t connect_ms_ = -1;
   uint64_t bytes_to_client_ = 0;
   uint32_t retries_ = 0;
   uint8_t pending_closes_ = 0;

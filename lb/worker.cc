@@ -85,7 +85,8 @@ std::string Worker::bind_all() {
 void Worker::start() {
   thread_ = std::thread([this] {
     uv_run(&loop_, UV_RUN_DEFAULT);
-    uv_async_send(on_exit_);
+    finished_.store(true);
+    uv_async_send(on_exit_);  // sends coalesce: the control thread checks finished()
   });
 }
 

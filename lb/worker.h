@@ -47,6 +47,7 @@ class Worker {
   std::string bind_all();
   void start();
   void join();
+  bool finished() const { return finished_.load(); }
 
   // From any thread.
   void request_drain();       // close listeners; exit when the last session ends
@@ -87,6 +88,7 @@ class Worker {
   // Guards async_ against a send after it was closed (the loop exiting).
   std::mutex async_mutex_;
   bool async_closed_ = false;
+  std::atomic<bool> finished_{false};
   std::atomic<bool> drain_requested_{false};
   std::atomic<bool> hard_stop_requested_{false};
   std::atomic<bool> queue_wake_requested_{false};
