@@ -62,8 +62,7 @@ class Session {
   // From the worker (hard stop): close now with termination state `code`.
   void kill(const char code[2]);
 
-  SessionLink link;        // worker's list of sessions
-  SessionLink queue_link;  // worker's wait queue
+  SessionLink link;  // in the worker's sessions or its wait queue
   bool queued() const { return phase_ == Phase::Queued; }
 
  private:

@@ -119,13 +119,20 @@ void Worker::handle_requests() {
     close_listeners();
     // kill() unlinks each session only in its close callback, so walking
     // the list while killing is safe.
-    for (Session* s = sessions_.next; s; s = s->link.next)
+    // A queued session moves to sessions_ as it closes, so the queue goes
+    // first; kill() is idempotent.
+    for (Session* s = queue_.front(); s;) {
+      Session* next = s->link.next;
+      s->kill("KQ");
+      s = next;
+    }
+    for (Session* s = sessions_.front(); s; s = s->link.next)
       s->kill("KD");
   }
   if (drain_requested_.exchange(false)) close_listeners();
   if (queue_wake_requested_.exchange(false)) {
-    for (Session* s = queue_.next; s;) {
-      Session* next = s->queue_link.next;
+    for (Session* s = queue_.front(); s;) {
+      Session* next = s->link.next;
       s->retry_admission();
       s = next;
     }
@@ -142,7 +149,7 @@ void Worker::close_listeners() {
 }
 
 void Worker::maybe_exit() {
-  if (!draining_ || session_count_ != 0 || exiting_) return;
+  if (!draining_ || sessions_.size() + queue_.size() != 0 || exiting_) return;
   exiting_ = true;
   std::lock_guard lock(async_mutex_);
   async_closed_ = true;
@@ -167,44 +174,46 @@ void Worker::accept_one(Listener& l) {
   s->start(rc);
 }
 
-void Worker::add(Session* s) {
-  s->link.prev = nullptr;
-  s->link.next = sessions_.next;
-  if (sessions_.next) sessions_.next->link.prev = s;
-  sessions_.next = s;
-  ++session_count_;
+void SessionList::push_back(Session* s) {
+  s->link = {tail_, nullptr};
+  if (tail_)
+    tail_->link.next = s;
+  else
+    head_ = s;
+  tail_ = s;
+  ++size_;
 }
 
-void Worker::remove(Session* s) {
+void SessionList::remove(Session* s) {
   if (s->link.prev)
     s->link.prev->link.next = s->link.next;
   else
-    sessions_.next = s->link.next;
-  if (s->link.next) s->link.next->link.prev = s->link.prev;
-  --session_count_;
+    head_ = s->link.next;
+  if (s->link.next)
+    s->link.next->link.prev = s->link.prev;
+  else
+    tail_ = s->link.prev;
+  s->link = {};
+  --size_;
+}
+
+void Worker::add(Session* s) {
+  sessions_.push_back(s);
+}
+
+void Worker::remove(Session* s) {
+  sessions_.remove(s);
   maybe_exit();
 }
 
 void Worker::enqueue(Session* s) {
-  s->queue_link.next = nullptr;
-  s->queue_link.prev = queue_.prev;
-  if (queue_.prev)
-    queue_.prev->queue_link.next = s;
-  else
-    queue_.next = s;
-  queue_.prev = s;
+  sessions_.remove(s);
+  queue_.push_back(s);
 }
 
 void Worker::dequeue(Session* s) {
-  if (s->queue_link.prev)
-    s->queue_link.prev->queue_link.next = s->queue_link.next;
-  else
-    queue_.next = s->queue_link.next;
-  if (s->queue_link.next)
-    s->queue_link.next->queue_link.prev = s->queue_link.prev;
-  else
-    queue_.prev = s->queue_link.prev;
-  s->queue_link = {};
+  queue_.remove(s);
+  sessions_.push_back(s);
 }
 
 void Worker::slot_released() {

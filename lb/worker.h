@@ -27,10 +27,23 @@ struct Listener {
   uv_tcp_t handle{};
 };
 
-// Intrusive list of sessions: no allocation per insert or removal.
+// Intrusive list of sessions: no allocation per insert or removal. A
+// session is in exactly one list of its worker at a time.
 struct SessionLink {
   Session* prev = nullptr;
   Session* next = nullptr;
+};
+class SessionList {
+ public:
+  void push_back(Session* s);
+  void remove(Session* s);
+  Session* front() const { return head_; }
+  size_t size() const { return size_; }
+
+ private:
+  Session* head_ = nullptr;
+  Session* tail_ = nullptr;
+  size_t size_ = 0;
 };
 
 class Worker {
@@ -94,9 +107,8 @@ class Worker {
   std::atomic<bool> queue_wake_requested_{false};
   bool draining_ = false;
   bool exiting_ = false;
-  size_t session_count_ = 0;
-  SessionLink sessions_;  // head: next = first
-  SessionLink queue_;     // FIFO of sessions waiting for a slot: next = first, prev = last
+  SessionList sessions_;  // admitted, connecting, relaying or closing
+  SessionList queue_;     // FIFO of sessions waiting for a slot
 };
 
 // Rate-limited warning when accept runs out of descriptors.
