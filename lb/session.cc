@@ -359,6 +359,7 @@ void Session::arm_timer() {
                half ? bt.server_fin : (bt.tunnel ? bt.tunnel : bt.server));
       break;
     }
+    case Phase::Accepted:
     case Phase::Closing:
       return;
   }
@@ -405,6 +406,7 @@ void Session::timer_fired() {
       }
       return;
     }
+    case Phase::Accepted:
     case Phase::Closing:
       return;
   }

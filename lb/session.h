@@ -66,7 +66,7 @@ class Session {
   bool queued() const { return phase_ == Phase::Queued; }
 
  private:
-  enum class Phase : uint8_t { Queued, Connecting, TurnAround, Relaying, Closing };
+  enum class Phase : uint8_t { Accepted, Queued, Connecting, TurnAround, Relaying, Closing };
   enum class ServerHandle : uint8_t { None, Open, ClosingForRetry };
 
   struct Side {
@@ -130,7 +130,7 @@ class Session {
   uint64_t bytes_to_client_ = 0;
   uint32_t retries_ = 0;
   uint8_t pending_closes_ = 0;
-  Phase phase_ = Phase::Queued;
+  Phase phase_ = Phase::Accepted;
   ServerHandle server_handle_ = ServerHandle::None;
   bool holds_slots_ = false;  // global + frontend
   bool redispatched_ = false;

@@ -1,0 +1,31 @@
+// Pure helpers shared by the workloads.
+#include "workload.h"
+
+#include <algorithm>
+
+namespace mqlb::bench {
+
+void Tally::merge(const Tally& o) {
+  sessions += o.sessions;
+  held += o.held;
+  sent += o.sent;
+  received += o.received;
+  received_in_time += o.received_in_time;
+  received_bytes += o.received_bytes;
+  pubacks += o.pubacks;
+  for (const auto& [kind, n] : o.errors)
+    errors[kind] += n;
+  latency.merge(o.latency);
+  elapsed_s = std::max(elapsed_s, o.elapsed_s);
+  deadline_hit = deadline_hit || o.deadline_hit;
+}
+
+const sockaddr* target_for(const Options& o, uint64_t n) {
+  return o.targets[n % o.targets.size()].sa();
+}
+
+const sockaddr_in* source_for(const Options& o, uint64_t n) {
+  return o.sources.empty() ? nullptr : &o.sources[n % o.sources.size()];
+}
+
+}  // namespace mqlb::bench
