@@ -49,8 +49,10 @@ std::shared_ptr<const Backend::CachedPool> Backend::pool_for(
 }
 
 const Server* Backend::acquire(uint32_t source_hash, const Server* exclude) const {
-  // Candidates are read from atomics; small backends keep this on the stack.
-  std::vector<balancer::Candidate> candidates(servers.size());
+  // Candidates are read from atomics into a per-thread scratch vector, so a
+  // pick allocates nothing once the thread has seen its largest backend.
+  thread_local std::vector<balancer::Candidate> candidates;
+  candidates.resize(servers.size());
   for (size_t i = 0; i < servers.size(); ++i) {
     const Server& s = *servers[i];
     candidates[i] = {s.conf.weight, s.active.load(std::memory_order_relaxed), s.conf.maxconn,
