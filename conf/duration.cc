@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <limits>
+#include <utility>
 
 namespace mqlb::conf {
 
@@ -41,7 +42,10 @@ std::variant<Duration, std::string> parse_duration(std::string_view text) {
 
 std::string format_duration(Duration d) {
   int64_t ms = d.count();
-  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  static constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {86400'000, "d"}, {3600'000, "h"}, {60'000, "m"}, {1000, "s"}};
+  for (auto [size, unit] : kUnits)
+    if (ms != 0 && ms % size == 0) return std::to_string(ms / size) + unit;
   return std::to_string(ms) + "ms";
 }
 

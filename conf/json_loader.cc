@@ -115,10 +115,20 @@ bool split_host_port(std::string_view text, std::string& host, uint16_t& port, s
           "'";
     return false;
   }
+  if (text.back() == ']') colon = std::string_view::npos;  // "[::1]": no port
+  if (colon == std::string_view::npos) {
+    why = "expected ADDRESS:PORT such as 127.0.0.1:1883 or [::1]:1883, got '" + std::string(text) +
+          "'";
+    return false;
+  }
   std::string_view h = text.substr(0, colon), p = text.substr(colon + 1);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']')
-    h = h.substr(1, h.size() - 2);
-  else if (h.find(':') != std::string_view::npos) {
+  bool bracketed = h.size() >= 2 && h.front() == '[' && h.back() == ']';
+  if (bracketed) h = h.substr(1, h.size() - 2);
+  if (bracketed && h.empty()) {
+    why = "empty address in brackets, got '" + std::string(text) + "' (use [::]:PORT or *:PORT)";
+    return false;
+  }
+  if (!bracketed && h.find(':') != std::string_view::npos) {
     why = "an IPv6 address needs brackets, as in [::1]:1883, got '" + std::string(text) + "'";
     return false;
   }
@@ -213,10 +223,9 @@ void read_timeouts(Reader& r, const Json& v, const std::string& path, Timeouts& 
               {"client", "client_fin", "connect", "server", "server_fin", "tunnel", "queue"});
   auto set = [&](const char* key, std::optional<Duration>& field) {
     if (!v.contains(key)) return;
-    if (auto d = r.duration(v[key], Reader::join(path, key))) {
-      // As in HAProxy, 0 means "no timeout".
-      field = d->count() == 0 ? std::nullopt : d;
-    }
+    // 0 is kept as a value here so that it overrides what `defaults`
+    // hands down; without_zeros() turns it into "no timeout" afterwards.
+    if (auto d = r.duration(v[key], Reader::join(path, key))) field = d;
   };
   set("client", t.client);
   set("client_fin", t.client_fin);
@@ -236,6 +245,14 @@ struct Defaults {
   std::optional<std::vector<LogTarget>> log;
   Timeouts timeouts;
 };
+
+// As in HAProxy, a timeout of 0 means "no timeout".
+Timeouts without_zeros(Timeouts t) {
+  for (auto* f :
+       {&t.client, &t.client_fin, &t.connect, &t.server, &t.server_fin, &t.tunnel, &t.queue})
+    if (*f && (*f)->count() == 0) f->reset();
+  return t;
+}
 
 Timeouts inherit(const Timeouts& own, const Timeouts& defaults) {
   auto pick = [](auto& a, auto& b) { return a ? a : b; };
@@ -368,6 +385,7 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
   if (!b.timeouts.connect) b.timeouts.connect = std::chrono::seconds(5);
   if (!b.timeouts.queue) b.timeouts.queue = b.timeouts.connect;
   if (!b.timeouts.server_fin) b.timeouts.server_fin = b.timeouts.server;
+  b.timeouts = without_zeros(b.timeouts);
 }
 
 void read_frontend(Reader& r, const Json& v, const std::string& path, const Defaults& d,
@@ -419,6 +437,7 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
   if (f.maxconn == 0) f.maxconn = d.maxconn.value_or(g.maxconn);
   f.timeouts = inherit(own, d.timeouts);
   if (!f.timeouts.client_fin) f.timeouts.client_fin = f.timeouts.client;
+  f.timeouts = without_zeros(f.timeouts);
 }
 
 int line_of(std::string_view text, size_t byte) {
@@ -492,9 +511,10 @@ LoadResult load_json(std::string_view text, const std::string& file) {
   }
   for (const Frontend& f : cfg.frontends)
     if (f.maxconn > cfg.global.maxconn)
-      result.warnings.push_back({file, 0, "frontends." + f.name + ".maxconn",
-                                 "is above global.maxconn (" + std::to_string(cfg.global.maxconn) +
-                                     "), which limits it"});
+      result.warnings.push_back(
+          {file, 0, "frontends[" + std::to_string(&f - cfg.frontends.data()) + "].maxconn",
+           "is above global.maxconn (" + std::to_string(cfg.global.maxconn) +
+               "), which limits it"});
   result.errors = std::move(r.errors);
   if (result.errors.empty()) result.config = std::move(cfg);
   return result;

@@ -15,6 +15,7 @@ std::variant<CliOptions, std::string> parse_cli(std::span<const char* const> arg
       if (!opts.config_file.empty()) return "option '-f' given twice (one config file at a time)";
       opts.config_file = args[++i];
     } else if (a.starts_with("-f") && a.size() > 2) {
+      if (!opts.config_file.empty()) return "option '-f' given twice (one config file at a time)";
       opts.config_file = std::string(a.substr(2));
     } else if (a == "-c") {
       check = true;

@@ -59,14 +59,23 @@ const Server* Backend::acquire(uint32_t source_hash, const Server* exclude) cons
                      s.usable(), s.conf.backup};
   }
   auto cached = pool_for(candidates);
+  std::optional<uint32_t> excluded;  // index of `exclude` once it was masked
   for (int attempt = 0; attempt < 8; ++attempt) {
     balancer::PickKey key{sequence_.fetch_add(1, std::memory_order_relaxed), source_hash,
                           thread_random()};
     auto chosen = balancer::pick(conf.balance, candidates, cached->pool, key);
+    if (!chosen && excluded) {
+      // Redispatch found nothing else: the excluded server beats no server.
+      candidates[*excluded].usable = true;
+      excluded.reset();
+      exclude = nullptr;
+      continue;
+    }
     if (!chosen) return nullptr;
     const Server* s = servers[*chosen].get();
-    if (s == exclude && cached->pool.members.size() > 1) {
-      candidates[*chosen].usable = false;  // redispatch: anything but this one
+    if (s == exclude) {
+      candidates[*chosen].usable = false;
+      excluded = *chosen;
       continue;
     }
     // Take the slot; another worker may have taken the last one meanwhile.

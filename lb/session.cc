@@ -349,7 +349,8 @@ void Session::arm_timer() {
       earliest(phase_start_, bt.connect);
       break;
     case Phase::TurnAround:
-      earliest(phase_start_, std::min(*bt.connect, conf::Duration(1000)));
+      earliest(phase_start_,
+               std::min(bt.connect.value_or(conf::Duration(1000)), conf::Duration(1000)));
       break;
     case Phase::Relaying: {
       bool half = client_side_.read_eof || server_side_.read_eof;
