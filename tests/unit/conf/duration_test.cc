@@ -90,7 +90,6 @@ TEST_CASE("format_duration output parses back to the same duration", "[duration]
 
 TEST_CASE("format_duration picks the shortest exact spelling for minutes hours and days",
           "[duration]") {
-  // duration.h promises "the shortest exact spelling"; observed: "120s", "3600s", "86400s".
   CHECK(format_duration(2min) == "2m");
   CHECK(format_duration(1h) == "1h");
   CHECK(format_duration(24h) == "1d");

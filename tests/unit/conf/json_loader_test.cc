@@ -331,8 +331,6 @@ TEST_CASE("a zero timeout means no timeout", "[json_loader]") {
 
 TEST_CASE("a zero timeout in a backend overrides the defaults with no timeout",
           "[json_loader]") {
-  // read_timeouts turns 0 into "unset", and inherit() then fills in the
-  // defaults' value: a backend cannot switch an inherited timeout off.
   Json doc = with(minimal(), "/defaults", {{"timeouts", {{"server", "50s"}, {"client", "50s"}}}});
   doc["backends"][0]["timeouts"] = {{"server", 0}};
   doc["frontends"][0]["timeouts"] = {{"client", 0}};
@@ -654,7 +652,6 @@ TEST_CASE("bad bind addresses say what form is expected", "[json_loader][errors]
 
 TEST_CASE("a bracketed IPv6 bind without a port is told the port is missing",
           "[json_loader][errors]") {
-  // Observed: "an IPv6 address needs brackets, as in [::1]:1883, got '[::1]'".
   Error e = only_error(with(minimal(), "/frontends/0/bind", {"[::1]"}));
   CHECK(e.field == "frontends[0].bind[0]");
   CHECK_THAT(e.message, !Contains("needs brackets"));
@@ -662,7 +659,6 @@ TEST_CASE("a bracketed IPv6 bind without a port is told the port is missing",
 }
 
 TEST_CASE("an empty bracketed bind address is refused", "[json_loader][errors]") {
-  // Observed: "[]:1883" loads as 0.0.0.0:1883, every IPv4 address.
   Error e = only_error(with(minimal(), "/frontends/0/bind", {"[]:1883"}));
   CHECK(e.field == "frontends[0].bind[0]");
 }

@@ -87,7 +87,6 @@ TEST_CASE("cli refuses -f given twice", "[cli]") {
 }
 
 TEST_CASE("cli refuses -f given twice when the second one is glued", "[cli]") {
-  // Observed: the glued form silently replaces the first file.
   CHECK(error({"-f", "a.json", "-fb.json"}) ==
         "option '-f' given twice (one config file at a time)");
 }

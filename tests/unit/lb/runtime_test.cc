@@ -181,7 +181,6 @@ TEST_CASE("acquire returns the excluded server when it is the only one", "[runti
 
 TEST_CASE("acquire returns the excluded server when every other server is full",
           "[runtime]") {
-  // The header: "`exclude` is skipped when another choice exists". Here none does.
   auto b = make_backend(conf::Balance::RoundRobin, {{"b1"}, {"b2", 1, 1}});
   const Server* failed = b->servers[0].get();
   b->servers[1]->active = 1;  // b2 is at its maxconn
