@@ -1,6 +1,7 @@
 #include "lb/session.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -46,25 +47,22 @@ Session::~Session() {
   delete server_side_.out.next;
 }
 
-void Session::start(int accept_status) {
+void Session::start(int fd, const sockaddr_storage& peer) {
   worker_.add(this);
-  if (accept_status != 0) {
-    close(is_resource_error(accept_status) ? "RC" : "CC");
-    return;
+  if (peer.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&peer);
+    std::memcpy(client_addr_, &a->sin6_addr, 16);
+    client_port_ = ntohs(a->sin6_port);
+    client_v6_ = true;
+  } else {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&peer);
+    std::memcpy(client_addr_, &a->sin_addr, 4);
+    client_port_ = ntohs(a->sin_port);
   }
-  sockaddr_storage peer{};
-  int len = sizeof peer;
-  if (uv_tcp_getpeername(&client_, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
-    if (peer.ss_family == AF_INET6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&peer);
-      std::memcpy(client_addr_, &a->sin6_addr, 16);
-      client_port_ = ntohs(a->sin6_port);
-      client_v6_ = true;
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in*>(&peer);
-      std::memcpy(client_addr_, &a->sin_addr, 4);
-      client_port_ = ntohs(a->sin_port);
-    }
+  if (uv_tcp_open(&client_, fd) != 0) {
+    ::close(fd);
+    close("CC");
+    return;
   }
   uv_tcp_nodelay(&client_, 1);
   if (admit()) {
@@ -138,6 +136,7 @@ void Session::connect() {
                           on_connect);
   if (rc != 0) {
     delete req;
+    if (is_resource_error(rc)) warn_fd_exhaustion(worker_.runtime(), rc);
     connect_failed(is_resource_error(rc) ? "RC" : "SC");
     return;
   }

@@ -9,6 +9,7 @@
 // destination's Outbox. Above kHighWater the source stops reading until the
 // outbox drains below kLowWater. An idle session owns no buffer.
 
+#include <sys/socket.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -47,16 +48,14 @@ class Session {
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = kHighWater / 2;
 
-  // Takes the accepted client handle's place: call after uv_accept into client().
   Session(Worker& worker, const Frontend& frontend);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
-  uv_tcp_t* client() { return &client_; }
 
-  // Thread: the worker's. `accept_status` is uv_accept's answer; then
-  // admission, then connect.
-  void start(int accept_status);
+  // Thread: the worker's. Adopts the accepted socket `fd` from `peer`, then
+  // runs admission and connects (or queues).
+  void start(int fd, const sockaddr_storage& peer);
   // Admission again, for a queued session; returns false if still waiting.
   bool retry_admission();
   // From the worker (hard stop): close now with termination state `code`.

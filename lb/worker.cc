@@ -1,9 +1,14 @@
 #include "lb/worker.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "lb/session.h"
 
@@ -26,8 +31,8 @@ void warn_fd_exhaustion(const Runtime& rt, int status) {
   int64_t last = last_warning_ms.load(std::memory_order_relaxed);
   if (now - last < 1000 || !last_warning_ms.compare_exchange_strong(last, now)) return;
   log_event(Level::Warning,
-            "accept failed: " + uv_error_text(status) +
-                "; new connections are refused until descriptors free up (" +
+            "out of file descriptors (" + uv_error_text(status) +
+                "): new connections are refused until descriptors free up (" +
                 std::to_string(refused) + " refused so far). Raise ulimit -n or lower maxconn.",
             rt.event_log);
 }
@@ -37,11 +42,17 @@ Worker::Worker(std::shared_ptr<const Runtime> runtime, uv_async_t* on_exit)
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &async_, on_async);
   async_.data = this;
+  uv_timer_init(&loop_, &accept_resume_);
+  accept_resume_.data = this;
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 Worker::~Worker() {
   join();
   uv_loop_close(&loop_);
+  for (auto& l : listeners_)
+    if (l->fd >= 0) ::close(l->fd);
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
 std::string Worker::bind_all() {
@@ -57,25 +68,24 @@ std::string Worker::bind_all() {
              : uv_ip4_addr(bind.host.c_str(), bind.port, reinterpret_cast<sockaddr_in*>(&addr));
       std::string where = "Starting frontend " + fe->conf.name + ": ";
       if (rc != 0) return where + "invalid address [" + bind.to_string() + "]";
-      // libuv 1.44 has no flag for SO_REUSEPORT: create the socket first,
-      // set the option on it, then bind. Each worker gets its own accept
-      // queue and the kernel spreads connections over them.
-      uv_tcp_init_ex(&loop_, &l->handle, v6 ? AF_INET6 : AF_INET);
-      l->handle.data = l.get();
-      uv_os_fd_t fd;
-      uv_fileno(reinterpret_cast<uv_handle_t*>(&l->handle), &fd);
+      // Our own socket: SO_REUSEPORT gives each worker its own accept
+      // queue, and the kernel spreads connections over them.
+      l->fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (l->fd < 0) return where + "cannot create socket (" + std::strerror(errno) + ")";
       int one = 1;
-      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-      rc = uv_tcp_bind(&l->handle, reinterpret_cast<sockaddr*>(&addr), 0);
-      int backlog =
-          static_cast<int>(std::min<uint32_t>(std::max<uint32_t>(fe->conf.maxconn, 128), 65535));
-      if (rc == 0)
-        rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l->handle), backlog, on_connection);
-      if (rc != 0) {
-        uv_close(reinterpret_cast<uv_handle_t*>(&l->handle), nullptr);
-        listeners_.push_back(std::move(l));
-        return where + "cannot bind socket (" + uv_error_text(rc) + ") [" + bind.to_string() + "]";
+      setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      int backlog = static_cast<int>(std::clamp<uint32_t>(fe->conf.maxconn, 128, 65535));
+      socklen_t len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+      if (::bind(l->fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+          ::listen(l->fd, backlog) != 0) {
+        std::string why = std::strerror(errno);
+        ::close(l->fd);
+        return where + "cannot bind socket (" + why + ") [" + bind.to_string() + "]";
       }
+      uv_poll_init_socket(&loop_, &l->poll, l->fd);
+      l->poll.data = l.get();
+      uv_poll_start(&l->poll, UV_READABLE, on_listener_readable);
       listeners_.push_back(std::move(l));
     }
   }
@@ -142,36 +152,80 @@ void Worker::handle_requests() {
 
 void Worker::close_listeners() {
   draining_ = true;
+  uv_timer_stop(&accept_resume_);
   for (auto& l : listeners_) {
-    auto* h = reinterpret_cast<uv_handle_t*>(&l->handle);
-    if (!uv_is_closing(h)) uv_close(h, nullptr);
+    auto* h = reinterpret_cast<uv_handle_t*>(&l->poll);
+    if (l->fd >= 0 && !uv_is_closing(h)) {
+      uv_close(h, [](uv_handle_t* h) {
+        auto* listener = static_cast<Listener*>(h->data);
+        ::close(listener->fd);
+        listener->fd = -1;
+      });
+    }
   }
 }
 
 void Worker::maybe_exit() {
   if (!draining_ || sessions_.size() + queue_.size() != 0 || exiting_) return;
   exiting_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&accept_resume_), nullptr);
   std::lock_guard lock(async_mutex_);
   async_closed_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
 }
 
-void Worker::on_connection(uv_stream_t* server, int status) noexcept {
-  auto* l = static_cast<Listener*>(server->data);
-  if (status < 0) {
-    // libuv 1.44 has already accepted and closed the waiting connections
-    // using its reserve descriptor; what is left is to say so.
-    warn_fd_exhaustion(*l->worker->runtime_, status);
-    return;
-  }
-  l->worker->accept_one(*l);
+void Worker::on_listener_readable(uv_poll_t* poll, int status, int) noexcept {
+  auto* l = static_cast<Listener*>(poll->data);
+  if (status == 0) l->worker->accept_all(*l);
 }
 
-void Worker::accept_one(Listener& l) {
-  auto* s = new Session(*this, *l.frontend);
-  int rc = uv_accept(reinterpret_cast<uv_stream_t*>(&l.handle),
-                     reinterpret_cast<uv_stream_t*>(s->client()));
-  s->start(rc);
+void Worker::accept_all(Listener& l) {
+  // A bounded batch per wake-up keeps one busy listener from starving the
+  // sessions of this loop; a level-triggered poll brings us back.
+  for (int n = 0; n < 64 && !draining_; ++n) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    int fd =
+        ::accept4(l.fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      (new Session(*this, *l.frontend))->start(fd, peer);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      if (!shed_one(l, errno)) return;
+      continue;
+    }
+    return;  // EAGAIN, or an error the next wake-up will see again
+  }
+}
+
+// Out of descriptors: refuse one waiting connection with the reserve
+// descriptor, or, without one, pause this listener for a moment. Returns
+// whether accepting may go on.
+bool Worker::shed_one(Listener& l, int error) {
+  warn_fd_exhaustion(*runtime_, uv_translate_sys_error(error));
+  if (reserve_fd_ >= 0) {
+    ::close(reserve_fd_);
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && reserve_fd_ >= 0) return true;
+  }
+  // Another thread took the freed descriptor: pause every listener of this
+  // worker briefly rather than spin on EMFILE.
+  for (auto& other : listeners_)
+    if (other->fd >= 0) uv_poll_stop(&other->poll);
+  uv_timer_start(&accept_resume_, on_accept_resume, 100, 0);
+  return false;
+}
+
+void Worker::on_accept_resume(uv_timer_t* timer) noexcept {
+  auto* w = static_cast<Worker*>(timer->data);
+  if (w->draining_) return;
+  if (w->reserve_fd_ < 0) w->reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  for (auto& l : w->listeners_)
+    if (l->fd >= 0) uv_poll_start(&l->poll, UV_READABLE, on_listener_readable);
 }
 
 void SessionList::push_back(Session* s) {

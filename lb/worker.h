@@ -20,11 +20,14 @@ namespace mqlb::lb {
 class Session;
 class Worker;
 
-// Thread: the worker's. A listening socket; data = this.
+// Thread: the worker's. A listening socket of ours (SO_REUSEPORT), watched
+// with a uv_poll_t: mqlb calls accept4 itself so that running out of
+// descriptors is counted and handled here, not inside libuv. data = this.
 struct Listener {
   Worker* worker = nullptr;
   const Frontend* frontend = nullptr;
-  uv_tcp_t handle{};
+  int fd = -1;
+  uv_poll_t poll{};
 };
 
 // Intrusive list of sessions: no allocation per insert or removal. A
@@ -83,9 +86,11 @@ class Worker {
 
  private:
   static void on_async(uv_async_t* h) noexcept;
-  static void on_connection(uv_stream_t* server, int status) noexcept;
+  static void on_listener_readable(uv_poll_t* poll, int status, int events) noexcept;
+  static void on_accept_resume(uv_timer_t* timer) noexcept;
   void handle_requests();
-  void accept_one(Listener& l);
+  void accept_all(Listener& l);
+  bool shed_one(Listener& l, int error);
   void close_listeners();
   void maybe_exit();
   void notify(std::atomic<bool>& flag);
@@ -95,6 +100,11 @@ class Worker {
   uv_loop_t loop_{};
   uv_async_t async_{};
   std::vector<std::unique_ptr<Listener>> listeners_;
+  // Held in reserve: when accept fails with EMFILE it is closed to accept
+  // and close one waiting connection, then reopened (the classic trick,
+  // here per worker so that the count and the warning are ours).
+  int reserve_fd_ = -1;
+  uv_timer_t accept_resume_{};  // restarts paused listeners after EMFILE
   std::array<char, kReadBufferSize> read_buffer_{};
   std::thread thread_;
 
@@ -111,7 +121,8 @@ class Worker {
   SessionList queue_;     // FIFO of sessions waiting for a slot
 };
 
-// Rate-limited warning when accept runs out of descriptors.
+// Counts a connection lost to EMFILE/ENFILE (accept or connect) and warns
+// at most once a second.
 void warn_fd_exhaustion(const Runtime& rt, int status);
 
 }  // namespace mqlb::lb
