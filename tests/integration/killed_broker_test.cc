@@ -1,0 +1,54 @@
+// A broker dies without warning (SIGKILL): with retries and redispatch, every
+// new client still gets through, to the surviving broker.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+
+#include "support/broker.h"
+#include "support/mqlb.h"
+#include "support/net.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
+
+using namespace mqlb::test;
+
+TEST_CASE("new connections reach the surviving broker after the other one is killed",
+          "[integration][failover]") {
+  TempDir dir;
+  Broker b1(dir);
+  Broker b2(dir);
+  Subscriber on_b2(dir, b2.port(), "prova");
+  nlohmann::json config = basic_config(free_port(), {{"b1", b1.port()}, {"b2", b2.port()}});
+  config["backends"][0]["retries"] = 3;
+  config["backends"][0]["redispatch"] = true;
+  config["backends"][0]["timeouts"] = {{"connect", "500ms"}};
+  Mqlb lb(dir, config);
+
+  b1.kill();
+  REQUIRE_FALSE(is_listening(b1.port()));
+
+  std::set<std::string> sent;
+  for (int n = 1; n <= 20; ++n) {
+    const RunResult pub = mosquitto_pub(dir, lb.port(), "prova", std::to_string(n));
+    INFO("message " << n << ": " << pub.stderr_text);
+    CHECK(pub.exit_code == 0);
+    sent.insert(std::to_string(n));
+  }
+
+  std::set<std::string> received;
+  CHECK(wait_until(
+      [&] {
+        const auto payloads = on_b2.payloads();
+        received = std::set<std::string>(payloads.begin(), payloads.end());
+        return received == sent;
+      },
+      Millis(10000)));
+  CHECK(received == sent);
+
+  for (const auto& line : lb.wait_for_access_lines(20)) {
+    INFO(line.raw);
+    CHECK(line.server == "b2");
+    CHECK(line.termination == "--");
+  }
+}

@@ -1,0 +1,94 @@
+#include "support/broker.h"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "support/net.h"
+#include "support/wait.h"
+
+namespace mqlb::test {
+namespace {
+
+constexpr char kProbeTopic[] = "mqlb-test/probe";
+
+std::filesystem::path write_broker_conf(TempDir& dir, uint16_t port, Broker::Options options) {
+  std::string conf = "listener " + std::to_string(port) +
+                     " 127.0.0.1\n"
+                     "allow_anonymous true\n"
+                     "persistence false\n";
+  if (options.unlimited_queues) conf += "max_queued_messages 0\nmax_queued_bytes 0\n";
+  return dir.write("mosquitto.conf", conf);
+}
+
+}  // namespace
+
+Broker::Broker(TempDir& dir, Options options)
+    : port_(free_port()),
+      process_(dir, "mosquitto",
+               {"mosquitto", "-c", write_broker_conf(dir, port_, options).string()}) {
+  if (!wait_until([&] { return is_listening(port_) || !process_.running(); }, Millis(10000)) ||
+      !process_.running()) {
+    throw std::runtime_error("mosquitto did not listen on 127.0.0.1:" + std::to_string(port_) +
+                             "; its log:\n" + log());
+  }
+}
+
+Subscriber::Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic)
+    : process_(dir, "mosquitto_sub",
+               {"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker_port), "-v", "-t",
+                topic, "-t", kProbeTopic}) {
+  int probe = 0;
+  const bool ready = wait_until(
+      [&] {
+        if (!process_.running()) return false;
+        if (process_.stdout_text().find(kProbeTopic) != std::string::npos) return true;
+        mosquitto_pub(dir, broker_port, kProbeTopic, "probe " + std::to_string(++probe));
+        return wait_until(
+            [&] { return process_.stdout_text().find(kProbeTopic) != std::string::npos; },
+            Millis(200));
+      },
+      Millis(15000), Millis(0));
+  if (!ready) {
+    throw std::runtime_error("mosquitto_sub on port " + std::to_string(broker_port) +
+                             " never received a probe; stderr: " + process_.stderr_text());
+  }
+}
+
+std::vector<Subscriber::Message> Subscriber::messages() const {
+  std::vector<Message> messages;
+  std::istringstream lines(process_.stdout_text());
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto space = line.find(' ');
+    Message message{line.substr(0, space),
+                    space == std::string::npos ? "" : line.substr(space + 1)};
+    if (message.topic != kProbeTopic) messages.push_back(std::move(message));
+  }
+  return messages;
+}
+
+std::vector<std::string> Subscriber::payloads() const {
+  std::vector<std::string> payloads;
+  for (auto& message : messages()) {
+    payloads.push_back(std::move(message.payload));
+  }
+  return payloads;
+}
+
+RunResult mosquitto_pub(TempDir& dir, uint16_t port, const std::string& topic,
+                        const std::string& message, Millis timeout) {
+  // The same two log files for every run: a thousand publishes do not need
+  // two thousand files.
+  Process process(
+      {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port), "-t", topic, "-m", message},
+      dir.path() / "mosquitto_pub.stdout", dir.path() / "mosquitto_pub.stderr");
+  const int code = process.wait_exit(timeout);
+  if (code == Process::kStillRunning) {
+    process.kill();
+    throw std::runtime_error("mosquitto_pub -p " + std::to_string(port) + " -m " + message +
+                             " still running after " + std::to_string(timeout.count()) + " ms");
+  }
+  return {code, process.stdout_text(), process.stderr_text()};
+}
+
+}  // namespace mqlb::test

@@ -1,0 +1,63 @@
+// Real mosquitto brokers and the mosquitto command line clients, on free
+// loopback ports. Main thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace mqlb::test {
+
+// `mosquitto -c` with a listener on 127.0.0.1 and anonymous access; ready
+// (listening) when the constructor returns.
+class Broker {
+ public:
+  struct Options {
+    // max_queued_messages 0 and max_queued_bytes 0: no per-client queue limit.
+    bool unlimited_queues = false;
+  };
+
+  explicit Broker(TempDir& dir) : Broker(dir, Options{}) {}
+  Broker(TempDir& dir, Options options);
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return process_.pid(); }
+  // SIGKILL by PID: the broker vanishes without closing anything cleanly.
+  void kill() { process_.kill(); }
+  std::string log() const { return process_.stderr_text() + process_.stdout_text(); }
+
+ private:
+  uint16_t port_;
+  Process process_;
+};
+
+// `mosquitto_sub -v` on one broker, subscribed to `topic` (filters allowed).
+// The constructor returns once the subscription is live: it publishes probes
+// straight to the broker until one comes back.
+class Subscriber {
+ public:
+  struct Message {
+    std::string topic;
+    std::string payload;
+  };
+
+  Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic);
+
+  // Messages received so far on the subscribed topic, probes left out.
+  std::vector<Message> messages() const;
+  std::vector<std::string> payloads() const;
+
+ private:
+  Process process_;
+};
+
+// `mosquitto_pub -h 127.0.0.1 -p PORT -t TOPIC -m MESSAGE`, run to
+// completion (QoS 0: CONNECT, PUBLISH, DISCONNECT on a new connection).
+RunResult mosquitto_pub(TempDir& dir, uint16_t port, const std::string& topic,
+                        const std::string& message, Millis timeout = Millis(20000));
+
+}  // namespace mqlb::test

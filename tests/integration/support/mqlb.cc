@@ -1,0 +1,189 @@
+#include "support/mqlb.h"
+
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include <catch2/catch.hpp>
+
+#include "support/failure.h"
+#include "support/net.h"
+
+namespace mqlb::test {
+namespace {
+
+uint16_t first_bind_port(const nlohmann::json& config) {
+  const std::string bind = config.at("frontends").at(0).at("bind").at(0).get<std::string>();
+  return static_cast<uint16_t>(std::stoi(bind.substr(bind.rfind(':') + 1)));
+}
+
+std::string tail(const std::string& text, size_t size = 4000) {
+  return text.size() <= size ? text : "..." + text.substr(text.size() - size);
+}
+
+}  // namespace
+
+std::optional<AccessLine> parse_access_line(std::string_view line) {
+  static const std::regex kTcplog(R"(^(\S+:\d+) \[[^\]]+\] (\S+) ([^/\s]+)/(\S+) )"
+                                  R"((-?\d+)/(-?\d+)/\+?(-?\d+) \+?(\d+) (\S\S) )"
+                                  R"(\d+/\d+/\d+/\d+/(\+?\d+) (\d+)/(\d+)\s*$)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (!std::regex_search(line.begin(), line.end(), m, kTcplog)) return std::nullopt;
+  AccessLine access;
+  access.client = m[1];
+  access.client_port =
+      static_cast<uint16_t>(std::stoul(access.client.substr(access.client.rfind(':') + 1)));
+  access.frontend = m[2];
+  access.backend = m[3];
+  access.server = m[4];
+  access.queue_ms = std::stol(m[5]);
+  access.connect_ms = std::stol(m[6]);
+  access.total_ms = std::stol(m[7]);
+  access.bytes_read = std::stol(m[8]);
+  access.termination = m[9];
+  access.retries = m[10];
+  access.server_queue = std::stol(m[11]);
+  access.backend_queue = std::stol(m[12]);
+  access.raw = std::string(line);
+  return access;
+}
+
+nlohmann::json basic_config(uint16_t port, const std::vector<BackendServer>& servers) {
+  nlohmann::json server_list = nlohmann::json::array();
+  for (const auto& server : servers) {
+    server_list.push_back({{"name", server.name}, {"address", "127.0.0.1"}, {"port", server.port}});
+  }
+  return {
+      {"global", {{"workers", 2}, {"hard_stop_after", "10s"}}},
+      {"defaults",
+       {{"log", {"stdout"}},
+        {"timeouts", {{"connect", "1s"}, {"client", "30s"}, {"server", "30s"}}}}},
+      {"frontends",
+       {{{"name", "mqtt"},
+         {"bind", {"127.0.0.1:" + std::to_string(port)}},
+         {"default_backend", "mqtt"}}}},
+      {"backends", {{{"name", "mqtt"}, {"balance", "roundrobin"}, {"servers", server_list}}}},
+  };
+}
+
+Mqlb::Mqlb(TempDir& dir, const nlohmann::json& config, Options options)
+    : port_(first_bind_port(config)), process_(dir, "mqlb", [&] {
+        std::vector<std::string> argv = options.launcher;
+        argv.insert(argv.end(),
+                    {MQLB_BINARY, "-f", dir.write("mqlb.json", config.dump(2)).string()});
+        return argv;
+      }()) {
+  const bool ready = wait_until(
+      [&] {
+        return !process_.running() ||
+               (stderr_text().find("ready") != std::string::npos && is_listening(port_));
+      },
+      Millis(15000));
+  if (!ready || !process_.running()) {
+    throw std::runtime_error(
+        "mqlb did not become ready (a NOTICE with 'ready' on stderr and a listener on "
+        "127.0.0.1:" +
+        std::to_string(port_) + ")" + (process_.running() ? "" : "; it exited") + "\nstderr:\n" +
+        tail(stderr_text()) + "\nstdout:\n" + tail(stdout_text()));
+  }
+}
+
+Mqlb::~Mqlb() {
+  // SIGINT first: a clean exit lets LeakSanitizer run.
+  process_.signal(SIGINT);
+  if (process_.wait_exit(Millis(10000)) == Process::kStillRunning) process_.kill();
+  report_sanitizer_findings();
+  if (test_failing()) {
+    std::cerr << "---- mqlb (pid " << process_.pid() << ") stderr, tail:\n"
+              << tail(stderr_text()) << "\n---- mqlb stdout, tail:\n"
+              << tail(stdout_text()) << "\n----\n";
+  }
+}
+
+void Mqlb::report_sanitizer_findings() const {
+  if (!MQLB_SANITIZED) return;
+  const std::string report = sanitizer_report(stderr_text());
+  if (!report.empty()) FAIL_CHECK("mqlb's sanitizer report:\n" << report);
+}
+
+std::vector<AccessLine> Mqlb::access_lines() const {
+  std::vector<AccessLine> lines;
+  std::istringstream text(stdout_text());
+  std::string line;
+  while (std::getline(text, line)) {
+    if (auto access = parse_access_line(line)) lines.push_back(std::move(*access));
+  }
+  return lines;
+}
+
+std::vector<AccessLine> Mqlb::wait_for_access_lines(size_t count, Millis timeout) const {
+  std::vector<AccessLine> lines;
+  if (!wait_until([&] { return (lines = access_lines()).size() >= count; }, timeout)) {
+    throw std::runtime_error("expected " + std::to_string(count) + " access lines within " +
+                             std::to_string(timeout.count()) + " ms, got " +
+                             std::to_string(lines.size()) + "; stdout:\n" + tail(stdout_text()));
+  }
+  return lines;
+}
+
+AccessLine Mqlb::access_line_for(uint16_t client_port, Millis timeout) const {
+  const std::string client = "127.0.0.1:" + std::to_string(client_port);
+  std::optional<AccessLine> found;
+  wait_until(
+      [&] {
+        for (auto& line : access_lines()) {
+          if (line.client == client) found = std::move(line);
+        }
+        return found.has_value();
+      },
+      timeout);
+  if (!found) {
+    throw std::runtime_error("no access line for client " + client + " within " +
+                             std::to_string(timeout.count()) + " ms; stdout:\n" +
+                             tail(stdout_text()));
+  }
+  return *found;
+}
+
+int Mqlb::open_fds() const {
+  const std::filesystem::path fds = "/proc/" + std::to_string(process_.pid()) + "/fd";
+  int count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(fds)) {
+    ++count;
+  }
+  return count;
+}
+
+long Mqlb::rss_kib() const {
+  std::ifstream status("/proc/" + std::to_string(process_.pid()) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  throw std::runtime_error("no VmRSS for pid " + std::to_string(process_.pid()));
+}
+
+RunResult run_mqlb(TempDir& dir, const std::vector<std::string>& args, Millis timeout) {
+  std::vector<std::string> argv{MQLB_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult result = run(dir, "mqlb-run", argv, timeout);
+  if (MQLB_SANITIZED) {
+    const std::string report = sanitizer_report(result.stderr_text);
+    if (!report.empty()) FAIL_CHECK("mqlb's sanitizer report:\n" << report);
+  }
+  return result;
+}
+
+std::string sanitizer_report(const std::string& log) {
+  for (const char* marker : {"ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer"}) {
+    const auto at = log.find(marker);
+    if (at != std::string::npos) return log.substr(log.rfind('\n', at) + 1, 6000);
+  }
+  return "";
+}
+
+}  // namespace mqlb::test

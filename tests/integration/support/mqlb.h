@@ -1,0 +1,103 @@
+// The mqlb binary under test (MQLB_BINARY): its JSON configuration, the
+// running process, and its access log. Main thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
+
+namespace mqlb::test {
+
+// One line of HAProxy's tcplog format:
+// %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
+struct AccessLine {
+  std::string client;  // "127.0.0.1:40192"
+  uint16_t client_port = 0;
+  std::string frontend;
+  std::string backend;
+  std::string server;       // "<NOSRV>" when none was chosen
+  long queue_ms = 0;        // %Tw
+  long connect_ms = 0;      // %Tc
+  long total_ms = 0;        // %Tt
+  long bytes_read = 0;      // %B, server to client
+  std::string termination;  // %ts, e.g. "--", "cD", "sQ"
+  std::string retries;      // %rc, "+N" when redispatched
+  long server_queue = 0;    // %sq
+  long backend_queue = 0;   // %bq
+  std::string raw;
+};
+
+std::optional<AccessLine> parse_access_line(std::string_view line);
+
+struct BackendServer {
+  std::string name;
+  uint16_t port;
+};
+
+// The configuration most tests start from, which they then adjust: two
+// workers, access log on stdout, frontend "mqtt" on 127.0.0.1:`port`, backend
+// "mqtt" (roundrobin) with `servers` on 127.0.0.1, short connect timeout.
+nlohmann::json basic_config(uint16_t port, const std::vector<BackendServer>& servers);
+
+class Mqlb {
+ public:
+  struct Options {
+    // Put in front of the binary, e.g. {"prlimit", "--nofile=64:64"}; the
+    // launcher must exec mqlb in place so that the PID stays the same.
+    std::vector<std::string> launcher;
+  };
+
+  // Writes the config, starts `mqlb -f`, and returns once stderr has the
+  // "ready" NOTICE and the first bind port is listening (throws otherwise).
+  Mqlb(TempDir& dir, const nlohmann::json& config) : Mqlb(dir, config, Options{}) {}
+  Mqlb(TempDir& dir, const nlohmann::json& config, Options options);
+  // Stops mqlb (SIGINT, then SIGKILL), then checks its stderr for sanitizer
+  // reports; on a failing test prints the tail of its output.
+  ~Mqlb();
+  Mqlb(const Mqlb&) = delete;
+  Mqlb& operator=(const Mqlb&) = delete;
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return process_.pid(); }
+  Process& process() { return process_; }
+
+  std::string stdout_text() const { return process_.stdout_text(); }
+  std::string stderr_text() const { return process_.stderr_text(); }
+  std::vector<AccessLine> access_lines() const;
+  // Waits until at least `count` access lines were written; throws after
+  // `timeout` showing what there is.
+  std::vector<AccessLine> wait_for_access_lines(size_t count, Millis timeout = Millis(10000)) const;
+  // The access line of the session whose client used local port
+  // `client_port`; throws if none is written within `timeout`.
+  AccessLine access_line_for(uint16_t client_port, Millis timeout = Millis(10000)) const;
+  // Resident memory from /proc/PID/status, in KiB.
+  long rss_kib() const;
+  // How many file descriptors mqlb has open (entries of /proc/PID/fd).
+  int open_fds() const;
+
+ private:
+  void report_sanitizer_findings() const;
+
+  uint16_t port_;
+  Process process_;
+};
+
+// Output of `mqlb` run to completion with `args` (e.g. {"-c", "-f", path}).
+RunResult run_mqlb(TempDir& dir, const std::vector<std::string>& args,
+                   Millis timeout = Millis(10000));
+
+// The text of a sanitizer report in `log` (AddressSanitizer, UBSan runtime
+// error, LeakSanitizer), or "" when there is none.
+std::string sanitizer_report(const std::string& log);
+
+}  // namespace mqlb::test

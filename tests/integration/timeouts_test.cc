@@ -1,0 +1,118 @@
+// Timeouts with HAProxy's meaning: `client` and `server` end a session idle
+// on that side (cD, sD); `connect` bounds each attempt to reach a server (sC
+// once the retries are spent).
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "support/mqlb.h"
+#include "support/net.h"
+#include "support/scripted_server.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
+
+using namespace mqlb::test;
+
+namespace {
+
+nlohmann::json with_timeouts(nlohmann::json config, const std::string& client,
+                             const std::string& server) {
+  config["frontends"][0]["timeouts"] = {{"client", client}};
+  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"server", server}};
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("an idle session is closed by timeout client with cD", "[integration][timeouts]") {
+  TempDir dir;
+  ScriptedServer backend(scripts::silent());
+  Mqlb lb(dir, with_timeouts(basic_config(free_port(), {{"b1", backend.port()}}), "1s", "30s"));
+
+  Socket client = Socket::connect(lb.port());
+  const auto start = Clock::now();
+  CHECK(client.wait_closed(Millis(10000)) != Closed::kStillOpen);
+  const long after = elapsed_ms(start);
+  CHECK(after >= 800);
+  CHECK(after < 6000);
+  client.close();
+
+  const auto lines = lb.wait_for_access_lines(1);
+  INFO(lines[0].raw);
+  CHECK(lines[0].termination == "cD");
+  CHECK(lines[0].server == "b1");
+}
+
+TEST_CASE("an idle session is closed by timeout server with sD", "[integration][timeouts]") {
+  TempDir dir;
+  ScriptedServer backend(scripts::silent());
+  Mqlb lb(dir, with_timeouts(basic_config(free_port(), {{"b1", backend.port()}}), "30s", "1s"));
+
+  Socket client = Socket::connect(lb.port());
+  const auto start = Clock::now();
+  CHECK(client.wait_closed(Millis(10000)) != Closed::kStillOpen);
+  const long after = elapsed_ms(start);
+  CHECK(after >= 800);
+  CHECK(after < 6000);
+  client.close();
+
+  const auto lines = lb.wait_for_access_lines(1);
+  INFO(lines[0].raw);
+  CHECK(lines[0].termination == "sD");
+  CHECK(lines[0].server == "b1");
+}
+
+TEST_CASE("traffic in either direction keeps a session alive past timeout client",
+          "[integration][timeouts]") {
+  TempDir dir;
+  ScriptedServer backend(scripts::echo());
+  Mqlb lb(dir, with_timeouts(basic_config(free_port(), {{"b1", backend.port()}}), "1s", "30s"));
+
+  // Six exchanges 400 ms apart: 2.4 s in all, never 1 s of silence.
+  Socket client = Socket::connect(lb.port());
+  for (int n = 0; n < 6; ++n) {
+    CHECK_FALSE(client.readable_within(Millis(400)));
+    client.send_all("ping");
+    CHECK(client.receive_exactly(4) == "ping");
+  }
+  CHECK(client.wait_closed(Millis(10000)) != Closed::kStillOpen);
+  client.close();
+  const auto lines = lb.wait_for_access_lines(1);
+  INFO(lines[0].raw);
+  CHECK(lines[0].termination == "cD");
+}
+
+TEST_CASE("a server that never answers the handshake fails the connect with sC",
+          "[integration][timeouts]") {
+  TempDir dir;
+  // A listener with backlog 0 that never accepts: once one connection sits
+  // in its accept queue, the kernel drops further SYNs, so a connect to it
+  // neither succeeds nor fails until the connect timeout.
+  Socket black_hole = listen_tcp(0, 0);
+  const uint16_t port = black_hole.local_port();
+  std::vector<Socket> queued;
+  int error = 0;
+  for (int n = 0; n < 8; ++n) {
+    Socket filler = Socket::try_connect(port, Millis(300), error);
+    if (error != 0) break;
+    queued.push_back(std::move(filler));
+  }
+  REQUIRE(error == ETIMEDOUT);
+
+  nlohmann::json config = basic_config(free_port(), {{"b1", port}});
+  config["backends"][0]["retries"] = 1;
+  config["backends"][0]["timeouts"] = {{"connect", "500ms"}};
+  Mqlb lb(dir, config);
+
+  Socket client = Socket::connect(lb.port());
+  const auto start = Clock::now();
+  CHECK(client.wait_closed(Millis(15000)) != Closed::kStillOpen);
+  const long after = elapsed_ms(start);
+  CHECK(after >= 900);  // two attempts of 500 ms each
+  client.close();
+
+  const auto lines = lb.wait_for_access_lines(1);
+  INFO(lines[0].raw);
+  CHECK(lines[0].termination == "sC");
+}
