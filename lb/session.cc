@@ -65,6 +65,10 @@ void Session::start(int fd, const sockaddr_storage& peer) {
     return;
   }
   uv_tcp_nodelay(&client_, 1);
+  // The client is watched from the start: what it sends before the server
+  // is connected waits in the server's outbox (up to the high-water mark),
+  // and a client that resets while queued or connecting is let go at once.
+  set_reading(client_side_, true);
   if (admit()) {
     queue_ms_ = 0;
     connect();
@@ -202,7 +206,9 @@ void Session::relay_start() {
   phase_ = Phase::Relaying;
   uint64_t now = uv_now(worker_.loop());
   client_side_.last_activity = server_side_.last_activity = now;
-  set_reading(client_side_, true);
+  flush(server_side_);  // what the client sent while we were connecting
+  maybe_shutdown(server_side_);
+  if (server_side_.out.size() < kHighWater) set_reading(client_side_, true);
   set_reading(server_side_, true);
   arm_timer();
 }
@@ -242,15 +248,23 @@ void Session::on_server_read(uv_stream_t* h, ssize_t nread, const uv_buf_t* buf)
 }
 
 void Session::on_read(Side& from, Side& to, ssize_t nread) {
-  if (nread == 0 || phase_ != Phase::Relaying) return;  // EAGAIN
-  if (nread != UV_EOF) {
-    close(is_client(from) ? "CD" : "SD");
+  if (nread == 0) return;  // EAGAIN
+  bool relaying = phase_ == Phase::Relaying;
+  if (nread != UV_EOF || (phase_ == Phase::Queued)) {
+    // A reset, or a client giving up while queued (HAProxy's abortonclose):
+    // C = the client, then the phase it left in.
+    if (relaying)
+      close(is_client(from) ? "CD" : "SD");
+    else
+      close(phase_ == Phase::Queued ? "CQ" : "CC");
     return;
   }
-  // Half-close: pass the FIN on once everything before it is written.
+  // Half-close: pass the FIN on once everything before it is written (and,
+  // while still connecting, once the server is there).
   set_reading(from, false);
   from.read_eof = true;
   to.write = HalfClose::ShutdownPending;
+  if (!relaying) return;
   maybe_shutdown(to);
   maybe_finish();
   if (phase_ == Phase::Relaying) arm_timer();  // the *-fin timeouts apply now
@@ -258,7 +272,7 @@ void Session::on_read(Side& from, Side& to, ssize_t nread) {
 
 void Session::send(Side& to, Side& from, const char* data, size_t n) {
   from.last_activity = uv_now(worker_.loop());
-  if (to.out.empty()) {
+  if (to.out.empty() && phase_ == Phase::Relaying) {
     uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(n));
     int r = uv_try_write(stream(to), &b, 1);
     if (r > 0) {
@@ -278,7 +292,7 @@ void Session::send(Side& to, Side& from, const char* data, size_t n) {
 }
 
 void Session::flush(Side& to) {
-  if (to.out.inflight || !to.out.next || phase_ == Phase::Closing) return;
+  if (to.out.inflight || !to.out.next || phase_ != Phase::Relaying) return;
   WriteReq* w = to.out.inflight = std::exchange(to.out.next, nullptr);
   w->req.data = w;
   uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
