@@ -1,0 +1,83 @@
+// A broken client never hurts another client's session (DESIGN.md §4): an
+// MQTT device keeps publishing through mqlb to a real broker while other
+// clients send garbage, reset in the middle of a large write, or give up
+// while queued.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "support/broker.h"
+#include "support/mqlb.h"
+#include "support/mqtt.h"
+#include "support/net.h"
+#include "support/scripted_server.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
+
+using namespace mqlb::test;
+
+TEST_CASE("garbage and aborted clients do not disturb a live MQTT session",
+          "[integration][bad_input]") {
+  TempDir dir;
+  Broker broker(dir);
+  Subscriber subscriber(dir, broker.port(), "steady");
+  Mqlb lb(dir, basic_config(free_port(), {{"b1", broker.port()}}));
+
+  Socket device = mqtt::connect(lb.port(), "steady-device");
+  const std::string big(4 * 1024 * 1024, 'x');
+  for (int round = 0; round < 20; ++round) {
+    // Garbage instead of a CONNECT: the broker hangs up on it.
+    Socket garbage = Socket::connect(lb.port());
+    garbage.send_all("\xff\xfe this is not MQTT \x00\x01");
+    garbage.wait_closed(Millis(5000));
+
+    // A client that resets halfway through a large write.
+    Socket aborted = Socket::connect(lb.port());
+    aborted.send_some(big.data(), big.size());
+    aborted.reset();
+
+    device.send_all(mqtt::publish_packet("steady", std::to_string(round)));
+  }
+
+  std::vector<std::string> expected;
+  for (int round = 0; round < 20; ++round)
+    expected.push_back(std::to_string(round));
+  CHECK(wait_until([&] { return subscriber.payloads().size() >= expected.size(); }, Millis(10000)));
+  CHECK(subscriber.payloads() == expected);
+  device.send_all(mqtt::disconnect_packet());
+  device.close();
+  CHECK(lb.process().running());
+}
+
+TEST_CASE("a client that resets while queued is let go at once with CQ",
+          "[integration][queue][bad_input]") {
+  TempDir dir;
+  ScriptedServer backend(scripts::echo());
+  nlohmann::json config = basic_config(free_port(), {{"b1", backend.port()}});
+  config["backends"][0]["servers"][0]["maxconn"] = 1;
+  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "30s"}};
+  Mqlb lb(dir, config);
+
+  Socket first = Socket::connect(lb.port());
+  first.send_all("one");
+  REQUIRE(first.receive_exactly(3) == "one");
+
+  Socket queued = Socket::connect(lb.port());
+  const uint16_t queued_port = queued.local_port();
+  queued.send_all("waiting");
+  CHECK_FALSE(queued.readable_within(Millis(300)));
+  const auto start = Clock::now();
+  queued.reset();
+
+  // Logged long before timeout queue (30 s) would have ended it.
+  const AccessLine line = lb.access_line_for(queued_port, Millis(5000));
+  INFO(line.raw);
+  CHECK(line.termination == "CQ");
+  CHECK(line.server == "<NOSRV>");
+  CHECK(elapsed_ms(start) < 5000);
+
+  first.send_all("still served");
+  CHECK(first.receive_exactly(12) == "still served");
+  CHECK(backend.accepted() == 1);
+}
