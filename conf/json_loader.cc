@@ -163,6 +163,17 @@ bool valid_name(const std::string& name) {
                               "0123456789-_.:") == std::string::npos;
 }
 
+// Names of frontends, backends and servers appear in logs and, later, in
+// metric labels and API paths: a conservative character set.
+void read_name(Reader& r, const Json& v, const std::string& path, std::string& out) {
+  auto n = r.string(v, path);
+  if (!n) return;
+  if (valid_name(*n))
+    out = *n;
+  else
+    r.fail(path, "may hold only letters, digits and - _ . :, got '" + *n + "'");
+}
+
 std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const std::string& path) {
   if (!v.is_array()) {
     r.fail(path,
@@ -309,13 +320,7 @@ void read_server(Reader& r, const Json& v, const std::string& path, Server& s) {
   r.only_keys(v, path, {"name", "address", "port", "weight", "maxconn", "backup", "disabled"});
   for (const char* key : {"name", "address", "port"})
     if (!v.contains(key)) r.fail(Reader::join(path, key), "is required");
-  if (v.contains("name"))
-    if (auto n = r.string(v["name"], path + ".name")) {
-      if (valid_name(*n))
-        s.name = *n;
-      else
-        r.fail(path + ".name", "may hold only letters, digits and - _ . :, got '" + *n + "'");
-    }
+  if (v.contains("name")) read_name(r, v["name"], path + ".name", s.name);
   if (v.contains("address"))
     if (auto a = r.string(v["address"], path + ".address")) s.address = *a;
   if (v.contains("port"))
@@ -342,12 +347,8 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
                 {"name", "balance", "retries", "redispatch", "allbackups", "timeouts", "servers"});
     if (!v.contains("name"))
       r.fail(path + ".name", "is required");
-    else if (auto n = r.string(v["name"], path + ".name")) {
-      if (valid_name(*n))
-        b.name = *n;
-      else
-        r.fail(path + ".name", "may hold only letters, digits and - _ . :, got '" + *n + "'");
-    }
+    else
+      read_name(r, v["name"], path + ".name", b.name);
     if (v.contains("balance"))
       if (auto s = r.string(v["balance"], path + ".balance")) {
         if (auto algo = parse_balance(*s))
@@ -395,13 +396,7 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
     r.only_keys(v, path, {"name", "bind", "default_backend", "maxconn", "timeouts", "log"});
     for (const char* key : {"name", "bind", "default_backend"})
       if (!v.contains(key)) r.fail(path + "." + key, "is required");
-    if (v.contains("name"))
-      if (auto n = r.string(v["name"], path + ".name")) {
-        if (valid_name(*n))
-          f.name = *n;
-        else
-          r.fail(path + ".name", "may hold only letters, digits and - _ . :, got '" + *n + "'");
-      }
+    if (v.contains("name")) read_name(r, v["name"], path + ".name", f.name);
     if (v.contains("bind")) {
       const Json& binds = v["bind"];
       if (!binds.is_array() || binds.empty()) {

@@ -6,14 +6,23 @@
 
 namespace mqlb::lb {
 
-std::string format_accept_date(int64_t unix_ms) {
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+struct tm local_time(int64_t unix_ms) {
   time_t secs = static_cast<time_t>(unix_ms / 1000);
   tm t{};
   localtime_r(&secs, &t);
+  return t;
+}
+
+const char* month_abbrev(int month) {
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  return kMonths[month % 12];
+}
+
+std::string format_accept_date(int64_t unix_ms) {
+  tm t = local_time(unix_ms);
   char out[40];
-  snprintf(out, sizeof out, "%02d/%s/%04d:%02d:%02d:%02d.%03d", t.tm_mday, kMonths[t.tm_mon],
+  snprintf(out, sizeof out, "%02d/%s/%04d:%02d:%02d:%02d.%03d", t.tm_mday, month_abbrev(t.tm_mon),
            t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(unix_ms % 1000));
   return out;
 }

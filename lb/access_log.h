@@ -4,6 +4,7 @@
 // Pure: the caller fills a record; formatting does no I/O.
 
 #include <cstdint>
+#include <ctime>
 #include <string>
 
 namespace mqlb::lb {
@@ -28,5 +29,10 @@ std::string format_tcplog(const AccessRecord& r);
 
 // "22/Nov/2026:14:26:36.448" in local time, HAProxy's %t.
 std::string format_accept_date(int64_t unix_ms);
+
+// Local broken-down time of a Unix time in ms, and the English month
+// abbreviation logs use whatever the locale ("Jan".."Dec").
+struct tm local_time(int64_t unix_ms);
+const char* month_abbrev(int month);
 
 }  // namespace mqlb::lb

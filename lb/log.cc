@@ -1,5 +1,7 @@
 #include "lb/log.h"
 
+#include "lb/access_log.h"
+
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,16 +29,12 @@ void write_all(int fd, std::string_view s) {
 }  // namespace
 
 std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid) {
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  time_t secs = static_cast<time_t>(unix_ms / 1000);
-  tm t{};
-  localtime_r(&secs, &t);
+  tm t = local_time(unix_ms);
   char out[64];
   // RFC 3164 §4.1.2: the day is space-padded ("Nov  2").
   snprintf(out, sizeof out,
            "<%d>%s %2d %02d:%02d:%02d mqlb[%d]: ", facility * 8 + static_cast<int>(level),
-           kMonths[t.tm_mon], t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, pid);
+           month_abbrev(t.tm_mon), t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, pid);
   return out;
 }
 

@@ -329,8 +329,7 @@ TEST_CASE("a zero timeout means no timeout", "[json_loader]") {
   CHECK_FALSE(c.frontends[0].timeouts.client);
 }
 
-TEST_CASE("a zero timeout in a backend overrides the defaults with no timeout",
-          "[json_loader]") {
+TEST_CASE("a zero timeout in a backend overrides the defaults with no timeout", "[json_loader]") {
   Json doc = with(minimal(), "/defaults", {{"timeouts", {{"server", "50s"}, {"client", "50s"}}}});
   doc["backends"][0]["timeouts"] = {{"server", 0}};
   doc["frontends"][0]["timeouts"] = {{"client", 0}};

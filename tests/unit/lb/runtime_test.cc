@@ -179,8 +179,7 @@ TEST_CASE("acquire returns the excluded server when it is the only one", "[runti
   CHECK(b->acquire(0, only) == only);
 }
 
-TEST_CASE("acquire returns the excluded server when every other server is full",
-          "[runtime]") {
+TEST_CASE("acquire returns the excluded server when every other server is full", "[runtime]") {
   auto b = make_backend(conf::Balance::RoundRobin, {{"b1"}, {"b2", 1, 1}});
   const Server* failed = b->servers[0].get();
   b->servers[1]->active = 1;  // b2 is at its maxconn
