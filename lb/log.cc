@@ -7,8 +7,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
 
 namespace mqlb::lb {
 namespace {
@@ -25,6 +30,79 @@ void write_all(int fd, std::string_view s) {
     s.remove_prefix(static_cast<size_t>(n));
   }
 }
+
+// The one thread that writes to stdout and stderr. Producers hold the mutex
+// only to append a line (per session, never per byte).
+class StreamWriter {
+ public:
+  static constexpr size_t kMaxLines = 16384;
+
+  static StreamWriter& get() {
+    static StreamWriter writer;
+    return writer;
+  }
+
+  void push(int fd, std::string line) {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    if (queue_.size() >= kMaxLines) {
+      ++dropped_;
+      return;
+    }
+    queue_.push_back({fd, std::move(line)});
+    ready_.notify_one();
+  }
+
+  void flush() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!thread_.joinable()) return;
+      stopping_ = true;
+      ready_.notify_one();
+    }
+    thread_.join();
+    std::lock_guard lock(mutex_);
+    thread_ = std::thread();
+    stopping_ = false;
+  }
+
+  uint64_t dropped() {
+    std::lock_guard lock(mutex_);
+    return dropped_;
+  }
+
+ private:
+  ~StreamWriter() { flush(); }
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    uint64_t reported = 0;
+    for (;;) {
+      ready_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and everything is written
+      std::deque<std::pair<int, std::string>> batch;
+      batch.swap(queue_);
+      uint64_t dropped = dropped_;
+      lock.unlock();
+      if (dropped != reported) {
+        write_all(2, "[WARNING]  (" + std::to_string(getpid()) +
+                         ") : " + std::to_string(dropped - reported) +
+                         " log lines dropped: stdout/stderr is read too slowly\n");
+        reported = dropped;
+      }
+      for (auto& [fd, line] : batch)
+        write_all(fd, line);
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::pair<int, std::string>> queue_;
+  uint64_t dropped_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -69,10 +147,10 @@ void LogSink::write(std::string_view line, Level level) const {
   if (static_cast<int>(level) > target_.level && is_syslog()) return;
   switch (target_.kind) {
     case conf::LogTarget::Kind::Stdout:
-      write_all(1, std::string(line) + "\n");
+      StreamWriter::get().push(1, std::string(line) + "\n");
       break;
     case conf::LogTarget::Kind::Stderr:
-      write_all(2, std::string(line) + "\n");
+      StreamWriter::get().push(2, std::string(line) + "\n");
       break;
     case conf::LogTarget::Kind::Syslog: {
       std::string msg = syslog_header(target_.facility, level, now_unix_ms(), getpid());
@@ -89,9 +167,17 @@ void log_event(Level level, std::string_view text, const LogSinks& sinks) {
                                           "[WARNING]", "[NOTICE]", "[INFO]", "[DEBUG]"};
   char prefix[48];
   snprintf(prefix, sizeof prefix, "%-10s (%d) : ", kTags[static_cast<int>(level)], getpid());
-  write_all(2, std::string(prefix) + std::string(text) + "\n");
+  StreamWriter::get().push(2, std::string(prefix) + std::string(text) + "\n");
   for (const auto& s : sinks)
     if (s->is_syslog()) s->write(text, level);
+}
+
+void flush_log_writer() {
+  StreamWriter::get().flush();
+}
+
+uint64_t dropped_log_lines() {
+  return StreamWriter::get().dropped();
 }
 
 }  // namespace mqlb::lb

@@ -1,8 +1,10 @@
 #pragma once
 // Log targets: stdout, stderr and RFC 3164 syslog over UDP. Access lines go
 // to a frontend's targets; events (start, warnings, alerts) go to stderr and
-// to the global syslog targets. Thread: any; each line is one write(2) or
-// one sendto(2), so lines from different workers never interleave.
+// to the global syslog targets. Thread: any. Syslog lines are one
+// non-blocking sendto(2) each; stdout/stderr lines go through one writer
+// thread with a bounded queue, so a slow reader of a pipe never blocks a
+// worker (lines beyond the bound are dropped and counted).
 
 #include <memory>
 #include <string>
@@ -39,5 +41,12 @@ std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid);
 
 // Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` that are syslog.
 void log_event(Level level, std::string_view text, const LogSinks& syslog_sinks = {});
+
+// Flushes what the writer thread still holds and stops it; call before exit.
+// Writing again afterwards starts it anew.
+void flush_log_writer();
+
+// stdout/stderr lines dropped because the queue was full.
+uint64_t dropped_log_lines();
 
 }  // namespace mqlb::lb

@@ -143,8 +143,10 @@ class Control {
               rt_->event_log);
     for (auto& w : workers_)
       w->request_drain();
-    uv_timer_start(&hard_stop_, on_hard_stop,
-                   static_cast<uint64_t>(rt_->config.global.hard_stop_after.count()), 0);
+    // As for every other timeout, 0 means none: sessions may drain forever.
+    if (rt_->config.global.hard_stop_after.count() > 0)
+      uv_timer_start(&hard_stop_, on_hard_stop,
+                     static_cast<uint64_t>(rt_->config.global.hard_stop_after.count()), 0);
   }
 
   void check_exit() {
@@ -210,6 +212,10 @@ int run(const CliOptions& opts) {
 
 int main(int argc, char** argv) {
   using mqlb::lb::CliOptions;
+  // Whatever path main returns by, the log writer thread is flushed first.
+  struct FlushLogs {
+    ~FlushLogs() { mqlb::lb::flush_log_writer(); }
+  } flush_logs;
   signal(SIGPIPE, SIG_IGN);
   auto parsed = mqlb::lb::parse_cli({argv, static_cast<size_t>(argc)});
   if (auto* err = std::get_if<std::string>(&parsed)) {

@@ -6,13 +6,16 @@
 
 namespace mqlb::lb {
 
+// Client + server of a session, and a waiting client's socket in the queue.
+constexpr uint64_t kDescriptorsPerSlot = 3;
+
 NofilePlan plan_nofile(uint32_t maxconn, uint64_t soft, uint64_t hard, uint64_t reserve) {
   NofilePlan plan;
-  uint64_t need = uint64_t(maxconn) * 2 + reserve;
+  uint64_t need = uint64_t(maxconn) * kDescriptorsPerSlot + reserve;
   plan.soft = std::max(soft, std::min(need, hard));
   plan.maxconn = maxconn;
   if (need > plan.soft) {
-    uint64_t fits = plan.soft > reserve ? (plan.soft - reserve) / 2 : 0;
+    uint64_t fits = plan.soft > reserve ? (plan.soft - reserve) / kDescriptorsPerSlot : 0;
     plan.maxconn = static_cast<uint32_t>(std::max<uint64_t>(fits, 1));
     plan.warning = "maxconn " + std::to_string(maxconn) + " needs " + std::to_string(need) +
                    " file descriptors but the hard limit (ulimit -Hn) is " + std::to_string(hard) +

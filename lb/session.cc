@@ -19,9 +19,12 @@ int64_t now_unix_ms() {
 }
 
 // Takes one slot of `limit` in `count`, or none.
+// Sequentially consistent: a waiter counts itself in `queued` then looks at
+// the slots, a releaser frees a slot then looks at `queued`; one of the two
+// always sees the other (see Worker::slot_released).
 bool take_slot(std::atomic<uint32_t>& count, uint32_t limit) {
-  if (count.fetch_add(1, std::memory_order_acq_rel) < limit) return true;
-  count.fetch_sub(1, std::memory_order_acq_rel);
+  if (count.fetch_add(1) < limit) return true;
+  count.fetch_sub(1);
   return false;
 }
 
@@ -87,6 +90,9 @@ void Session::start(int fd, const sockaddr_storage& peer) {
   phase_ = Phase::Queued;
   phase_start_ = uv_now(worker_.loop());
   worker_.enqueue(this);
+  // A slot released between admit() and the count above saw no waiter and
+  // woke nobody: now that this session is counted, look once more.
+  if (retry_admission()) return;
   arm_timer();
 }
 
@@ -189,6 +195,7 @@ void Session::on_server_closed_for_retry(uv_handle_t* h) noexcept {
     const Server* other = s->frontend_.backend->acquire(0, old);
     if (other) {
       s->frontend_.backend->release(old);
+      s->worker_.slot_released();
       s->server_ = other;
       s->redispatched_ = other != old;
       s->connect();

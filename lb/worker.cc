@@ -139,7 +139,14 @@ void Worker::handle_requests() {
     for (Session* s = sessions_.front(); s; s = s->link.next)
       s->kill("KD");
   }
-  if (drain_requested_.exchange(false)) close_listeners();
+  if (drain_requested_.exchange(false)) {
+    // Connections already in a listener's accept queue would be reset when
+    // it closes: take them in first; they drain like every other session.
+    for (auto& l : listeners_)
+      while (l->fd >= 0 && accept_all(*l)) {
+      }
+    close_listeners();
+  }
   if (queue_wake_requested_.exchange(false)) {
     for (Session* s = queue_.front(); s;) {
       Session* next = s->link.next;
@@ -179,7 +186,7 @@ void Worker::on_listener_readable(uv_poll_t* poll, int status, int) noexcept {
   if (status == 0) l->worker->accept_all(*l);
 }
 
-void Worker::accept_all(Listener& l) {
+bool Worker::accept_all(Listener& l) {
   // A bounded batch per wake-up keeps one busy listener from starving the
   // sessions of this loop; a level-triggered poll brings us back.
   for (int n = 0; n < 64 && !draining_; ++n) {
@@ -193,11 +200,12 @@ void Worker::accept_all(Listener& l) {
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-      if (!shed_one(l, errno)) return;
+      if (!shed_one(l, errno)) return false;
       continue;
     }
-    return;  // EAGAIN, or an error the next wake-up will see again
+    return false;  // EAGAIN, or an error the next wake-up will see again
   }
+  return !draining_;  // the batch is full: there may be more
 }
 
 // Out of descriptors: refuse one waiting connection with the reserve
@@ -271,7 +279,7 @@ void Worker::dequeue(Session* s) {
 }
 
 void Worker::slot_released() {
-  if (runtime_->queued.load(std::memory_order_relaxed) == 0) return;
+  if (runtime_->queued.load() == 0) return;  // seq_cst: pairs with take_slot
   for (Worker* w : peers)
     w->request_queue_wake();
 }

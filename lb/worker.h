@@ -89,7 +89,8 @@ class Worker {
   static void on_listener_readable(uv_poll_t* poll, int status, int events) noexcept;
   static void on_accept_resume(uv_timer_t* timer) noexcept;
   void handle_requests();
-  void accept_all(Listener& l);
+  // Accepts up to one batch; true when the batch was full (more may wait).
+  bool accept_all(Listener& l);
   bool shed_one(Listener& l, int error);
   void close_listeners();
   void maybe_exit();
