@@ -53,17 +53,21 @@ class StreamWriter {
     ready_.notify_one();
   }
 
+  // Bounded: a stdout nobody reads must not keep mqlb from exiting.
   void flush() {
-    {
-      std::lock_guard lock(mutex_);
-      if (!thread_.joinable()) return;
-      stopping_ = true;
-      ready_.notify_one();
-    }
-    thread_.join();
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    ready_.notify_one();
+    bool drained = finished_cv_.wait_for(lock, std::chrono::seconds(2), [&] { return finished_; });
+    lock.unlock();
+    if (drained)
+      thread_.join();
+    else
+      thread_.detach();  // blocked in write(2); the process is about to exit
+    lock.lock();
     thread_ = std::thread();
-    stopping_ = false;
+    stopping_ = finished_ = false;
   }
 
   uint64_t dropped() {
@@ -79,7 +83,11 @@ class StreamWriter {
     uint64_t reported = 0;
     for (;;) {
       ready_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;  // stopping, and everything is written
+      if (queue_.empty()) {  // stopping, and everything is written
+        finished_ = true;
+        finished_cv_.notify_all();
+        return;
+      }
       std::deque<std::pair<int, std::string>> batch;
       batch.swap(queue_);
       uint64_t dropped = dropped_;
@@ -98,6 +106,8 @@ class StreamWriter {
 
   std::mutex mutex_;
   std::condition_variable ready_;
+  std::condition_variable finished_cv_;
+  bool finished_ = false;
   std::deque<std::pair<int, std::string>> queue_;
   uint64_t dropped_ = 0;
   bool stopping_ = false;
