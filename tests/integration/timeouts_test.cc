@@ -25,42 +25,35 @@ nlohmann::json with_timeouts(nlohmann::json config, const std::string& client,
 
 }  // namespace
 
-TEST_CASE("an idle session is closed by timeout client with cD", "[integration][timeouts]") {
+// An idle session under the given client and server timeouts: how long it
+// lived as the client saw it, and its access line.
+static AccessLine idle_session_end(const std::string& client, const std::string& server) {
   TempDir dir;
   ScriptedServer backend(scripts::silent());
-  Mqlb lb(dir, with_timeouts(basic_config(free_port(), {{"b1", backend.port()}}), "1s", "30s"));
+  Mqlb lb(dir, with_timeouts(basic_config(free_port(), {{"b1", backend.port()}}), client, server));
 
-  Socket client = Socket::connect(lb.port());
+  Socket session = Socket::connect(lb.port());
   const auto start = Clock::now();
-  CHECK(client.wait_closed(Millis(10000)) != Closed::kStillOpen);
+  CHECK(session.wait_closed(Millis(10000)) != Closed::kStillOpen);
   const long after = elapsed_ms(start);
   CHECK(after >= 800);
   CHECK(after < 6000);
-  client.close();
+  session.close();
+  return lb.wait_for_access_lines(1)[0];
+}
 
-  const auto lines = lb.wait_for_access_lines(1);
-  INFO(lines[0].raw);
-  CHECK(lines[0].termination == "cD");
-  CHECK(lines[0].server == "b1");
+TEST_CASE("an idle session is closed by timeout client with cD", "[integration][timeouts]") {
+  const AccessLine line = idle_session_end("1s", "30s");
+  INFO(line.raw);
+  CHECK(line.termination == "cD");
+  CHECK(line.server == "b1");
 }
 
 TEST_CASE("an idle session is closed by timeout server with sD", "[integration][timeouts]") {
-  TempDir dir;
-  ScriptedServer backend(scripts::silent());
-  Mqlb lb(dir, with_timeouts(basic_config(free_port(), {{"b1", backend.port()}}), "30s", "1s"));
-
-  Socket client = Socket::connect(lb.port());
-  const auto start = Clock::now();
-  CHECK(client.wait_closed(Millis(10000)) != Closed::kStillOpen);
-  const long after = elapsed_ms(start);
-  CHECK(after >= 800);
-  CHECK(after < 6000);
-  client.close();
-
-  const auto lines = lb.wait_for_access_lines(1);
-  INFO(lines[0].raw);
-  CHECK(lines[0].termination == "sD");
-  CHECK(lines[0].server == "b1");
+  const AccessLine line = idle_session_end("30s", "1s");
+  INFO(line.raw);
+  CHECK(line.termination == "sD");
+  CHECK(line.server == "b1");
 }
 
 TEST_CASE("traffic in either direction keeps a session alive past timeout client",
