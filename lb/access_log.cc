@@ -7,10 +7,16 @@
 namespace mqlb::lb {
 
 struct tm local_time(int64_t unix_ms) {
+  // localtime_r takes glibc's time zone lock: convert once per second and
+  // per thread, not once per access line.
+  thread_local time_t cached_secs = -1;
+  thread_local tm cached{};
   time_t secs = static_cast<time_t>(unix_ms / 1000);
-  tm t{};
-  localtime_r(&secs, &t);
-  return t;
+  if (secs != cached_secs) {
+    localtime_r(&secs, &cached);
+    cached_secs = secs;
+  }
+  return cached;
 }
 
 const char* month_abbrev(int month) {
