@@ -72,12 +72,15 @@ void Session::start(int fd, const sockaddr_storage& peer) {
   // is connected waits in the server's outbox (up to the high-water mark),
   // and a client that resets while queued or connecting is let go at once.
   set_reading(client_side_, true);
-  if (admit()) {
+  const Runtime& rt = worker_.runtime();
+  // While others wait, a newcomer queues behind them instead of taking the
+  // next freed slot first.
+  const bool others_wait = rt.queued.load() > 0;
+  if (!others_wait && admit()) {
     queue_ms_ = 0;
     connect();
     return;
   }
-  const Runtime& rt = worker_.runtime();
   if (holds_slots_ && !frontend_.backend->has_usable_server()) {
     close("SC");  // HAProxy: no server available, logged as <NOSRV>
     return;
@@ -90,10 +93,16 @@ void Session::start(int fd, const sockaddr_storage& peer) {
   phase_ = Phase::Queued;
   phase_start_ = uv_now(worker_.loop());
   worker_.enqueue(this);
-  // A slot released between admit() and the count above saw no waiter and
-  // woke nobody: now that this session is counted, look once more.
-  if (retry_admission()) return;
   arm_timer();
+  if (others_wait) {
+    // A slot may be free already (its wake-up went out before this session
+    // was counted): let the worker walk its queue in order.
+    worker_.request_queue_wake();
+  } else {
+    // A slot released between admit() and the count above saw no waiter
+    // and woke nobody: now that this session is counted, look once more.
+    retry_admission();
+  }
 }
 
 bool Session::admit() {

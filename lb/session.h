@@ -62,6 +62,7 @@ class Session {
   void kill(const char code[2]);
 
   SessionLink link;  // in the worker's sessions or its wait queue
+  const Frontend& frontend() const { return frontend_; }
   bool queued() const { return phase_ == Phase::Queued; }
 
  private:

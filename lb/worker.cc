@@ -148,9 +148,17 @@ void Worker::handle_requests() {
     close_listeners();
   }
   if (queue_wake_requested_.exchange(false)) {
+    // In order, oldest first. Once a session of a frontend finds no slot,
+    // later ones of that frontend would not either: skip them rather than
+    // touch the shared counters again (a long queue stays cheap to walk).
+    std::array<const Frontend*, 8> full{};
+    size_t nfull = 0;
     for (Session* s = queue_.front(); s;) {
       Session* next = s->link.next;
-      s->retry_admission();
+      const Frontend* f = &s->frontend();
+      if (std::find(full.begin(), full.begin() + nfull, f) == full.begin() + nfull &&
+          !s->retry_admission() && nfull < full.size())
+        full[nfull++] = f;
       s = next;
     }
   }
