@@ -81,7 +81,6 @@ class Session {
   static void on_client_read(uv_stream_t*, ssize_t, const uv_buf_t*) noexcept;
   static void on_server_read(uv_stream_t*, ssize_t, const uv_buf_t*) noexcept;
   static void on_write(uv_write_t*, int status) noexcept;
-  static void on_shutdown(uv_shutdown_t*, int status) noexcept;
   static void on_connect(uv_connect_t*, int status) noexcept;
   static void on_timer(uv_timer_t*) noexcept;
   static void on_closed(uv_handle_t*) noexcept;
