@@ -218,10 +218,6 @@ void Session::on_server_closed_for_retry(uv_handle_t* h) noexcept {
   s->arm_timer();
 }
 
-void Session::next_attempt() {
-  connect();
-}
-
 void Session::relay_start() {
   phase_ = Phase::Relaying;
   uint64_t now = uv_now(worker_.loop());
@@ -422,7 +418,7 @@ void Session::timer_fired() {
       connect_failed("sC");
       return;
     case Phase::TurnAround:
-      next_attempt();
+      connect();
       return;
     case Phase::Relaying: {
       // The timer is armed lazily: activity since it was set pushes the

@@ -63,7 +63,6 @@ class Session {
 
   SessionLink link;  // in the worker's sessions or its wait queue
   const Frontend& frontend() const { return frontend_; }
-  bool queued() const { return phase_ == Phase::Queued; }
 
  private:
   enum class Phase : uint8_t { Accepted, Queued, Connecting, TurnAround, Relaying, Closing };
@@ -88,7 +87,6 @@ class Session {
 
   bool admit();
   void leave_queue();
-  void next_attempt();
   Side& peer(Side& s) { return is_client(s) ? server_side_ : client_side_; }
   void connect();
   void connect_failed(const char code[2]);
