@@ -83,3 +83,66 @@ TEST_CASE("a queued session is served as soon as the server has a free slot",
   CHECK(queued.server == "b1");
   CHECK(queued.queue_ms >= 250);  // it waited at least the 300 ms the first one held on
 }
+
+TEST_CASE("frontend maxconn queues the excess and a worker serves it in arrival order",
+          "[integration][queue]") {
+  TempDir dir;
+  ScriptedServer backend(scripts::echo());
+  nlohmann::json config = basic_config(free_port(), {{"b1", backend.port()}});
+  // Order is kept within a worker's queue; across workers a released slot
+  // goes to whichever woken worker runs first (see the README).
+  config["global"]["workers"] = 1;
+  config["frontends"][0]["maxconn"] = 1;
+  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "10s"}};
+  Mqlb lb(dir, config);
+
+  Socket first = Socket::connect(lb.port());
+  first.send_all("one");
+  REQUIRE(first.receive_exactly(3) == "one");
+
+  // Two more wait; neither is served while the first holds the only slot.
+  Socket second = Socket::connect(lb.port());
+  second.send_all("two");
+  CHECK_FALSE(second.readable_within(Millis(300)));
+  Socket third = Socket::connect(lb.port());
+  third.send_all("three");
+  CHECK_FALSE(third.readable_within(Millis(300)));
+
+  // Each release serves the oldest waiter.
+  first.close();
+  CHECK(second.receive_exactly(3) == "two");
+  CHECK_FALSE(third.readable_within(Millis(300)));
+  second.close();
+  CHECK(third.receive_exactly(5) == "three");
+  third.close();
+  CHECK(backend.accepted() == 3);
+}
+
+TEST_CASE("global maxconn bounds the queue too and turns the excess away with PQ",
+          "[integration][queue]") {
+  TempDir dir;
+  ScriptedServer backend(scripts::echo());
+  nlohmann::json config = basic_config(free_port(), {{"b1", backend.port()}});
+  config["global"]["maxconn"] = 1;  // one session, one place in the queue
+  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "10s"}};
+  Mqlb lb(dir, config);
+
+  Socket first = Socket::connect(lb.port());
+  first.send_all("one");
+  REQUIRE(first.receive_exactly(3) == "one");
+  Socket second = Socket::connect(lb.port());
+  second.send_all("two");
+  CHECK_FALSE(second.readable_within(Millis(300)));
+
+  Socket third = Socket::connect(lb.port());
+  const uint16_t third_port = third.local_port();
+  CHECK(third.wait_closed(Millis(5000)) != Closed::kStillOpen);
+  const AccessLine refused = lb.access_line_for(third_port);
+  INFO(refused.raw);
+  CHECK(refused.termination == "PQ");
+  CHECK(refused.server == "<NOSRV>");
+
+  first.close();
+  CHECK(second.receive_exactly(3) == "two");
+  CHECK(backend.accepted() == 2);
+}
