@@ -30,7 +30,7 @@ std::string tail(const std::string& text, size_t size = 4000) {
 std::optional<AccessLine> parse_access_line(std::string_view line) {
   static const std::regex kTcplog(R"(^(\S+:\d+) \[[^\]]+\] (\S+) ([^/\s]+)/(\S+) )"
                                   R"((-?\d+)/(-?\d+)/\+?(-?\d+) \+?(\d+) (\S\S) )"
-                                  R"(\d+/\d+/\d+/\d+/(\+?\d+) (\d+)/(\d+)\s*$)");
+                                  R"((\d+)/(\d+)/(\d+)/(\d+)/(\+?\d+) (\d+)/(\d+)\s*$)");
   std::match_results<std::string_view::const_iterator> m;
   if (!std::regex_search(line.begin(), line.end(), m, kTcplog)) return std::nullopt;
   AccessLine access;
@@ -45,9 +45,13 @@ std::optional<AccessLine> parse_access_line(std::string_view line) {
   access.total_ms = std::stol(m[7]);
   access.bytes_read = std::stol(m[8]);
   access.termination = m[9];
-  access.retries = m[10];
-  access.server_queue = std::stol(m[11]);
-  access.backend_queue = std::stol(m[12]);
+  access.actconn = std::stol(m[10]);
+  access.feconn = std::stol(m[11]);
+  access.beconn = std::stol(m[12]);
+  access.srvconn = std::stol(m[13]);
+  access.retries = m[14];
+  access.server_queue = std::stol(m[15]);
+  access.backend_queue = std::stol(m[16]);
   access.raw = std::string(line);
   return access;
 }

@@ -25,15 +25,16 @@ struct AccessLine {
   uint16_t client_port = 0;
   std::string frontend;
   std::string backend;
-  std::string server;       // "<NOSRV>" when none was chosen
-  long queue_ms = 0;        // %Tw
-  long connect_ms = 0;      // %Tc
-  long total_ms = 0;        // %Tt
-  long bytes_read = 0;      // %B, server to client
-  std::string termination;  // %ts, e.g. "--", "cD", "sQ"
-  std::string retries;      // %rc, "+N" when redispatched
-  long server_queue = 0;    // %sq
-  long backend_queue = 0;   // %bq
+  std::string server;                                     // "<NOSRV>" when none was chosen
+  long queue_ms = 0;                                      // %Tw
+  long connect_ms = 0;                                    // %Tc
+  long total_ms = 0;                                      // %Tt
+  long bytes_read = 0;                                    // %B, server to client
+  std::string termination;                                // %ts, e.g. "--", "cD", "sQ"
+  long actconn = 0, feconn = 0, beconn = 0, srvconn = 0;  // %ac %fc %bc %sc
+  std::string retries;                                    // %rc, "+N" when redispatched
+  long server_queue = 0;                                  // %sq
+  long backend_queue = 0;                                 // %bq
   std::string raw;
 };
 
