@@ -105,6 +105,10 @@ void Session::start(int fd, const sockaddr_storage& peer) {
   }
 }
 
+uint32_t Session::client_hash() const {
+  return balancer::hash_address({client_addr_, client_v6_ ? 16u : 4u});
+}
+
 bool Session::admit() {
   const Runtime& rt = worker_.runtime();
   if (!holds_slots_) {
@@ -115,8 +119,7 @@ bool Session::admit() {
     }
     holds_slots_ = true;
   }
-  uint32_t hash = balancer::hash_address({client_addr_, client_v6_ ? 16u : 4u});
-  server_ = frontend_.backend->acquire(hash, nullptr);
+  server_ = frontend_.backend->acquire(client_hash(), nullptr);
   return server_ != nullptr;
 }
 
@@ -205,7 +208,7 @@ void Session::on_server_closed_for_retry(uv_handle_t* h) noexcept {
   // a restarting server is not hammered.
   if (s->frontend_.backend->conf.redispatch && s->retries_ == s->frontend_.backend->conf.retries) {
     const Server* old = s->server_;
-    const Server* other = s->frontend_.backend->acquire(0, old);
+    const Server* other = s->frontend_.backend->acquire(s->client_hash(), old);
     if (other) {
       s->frontend_.backend->release(old);
       s->worker_.slot_released();

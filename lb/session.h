@@ -86,6 +86,7 @@ class Session {
   static void on_server_closed_for_retry(uv_handle_t*) noexcept;
 
   bool admit();
+  uint32_t client_hash() const;  // the key of `balance source`
   void leave_queue();
   Side& peer(Side& s) { return is_client(s) ? server_side_ : client_side_; }
   void connect();
