@@ -1,10 +1,16 @@
 // Pure (local time conversion aside).
 #include "lb/access_log.h"
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
 namespace mqlb::lb {
+
+int64_t unix_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 struct tm local_time(int64_t unix_ms) {
   // localtime_r takes glibc's time zone lock: convert once per second and

@@ -30,6 +30,9 @@ std::string format_tcplog(const AccessRecord& r);
 // "22/Nov/2026:14:26:36.448" in local time, HAProxy's %t.
 std::string format_accept_date(int64_t unix_ms);
 
+// Wall-clock time, ms since the Unix epoch.
+int64_t unix_now_ms();
+
 // Local broken-down time of a Unix time in ms, and the English month
 // abbreviation logs use whatever the locale ("Jan".."Dec").
 struct tm local_time(int64_t unix_ms);

@@ -18,11 +18,6 @@
 namespace mqlb::lb {
 namespace {
 
-int64_t now_unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 void write_all(int fd, std::string_view s) {
   while (!s.empty()) {
     ssize_t n = ::write(fd, s.data(), s.size());
@@ -68,11 +63,6 @@ class StreamWriter {
     lock.lock();
     thread_ = std::thread();
     stopping_ = finished_ = false;
-  }
-
-  uint64_t dropped() {
-    std::lock_guard lock(mutex_);
-    return dropped_;
   }
 
  private:
@@ -163,7 +153,7 @@ void LogSink::write(std::string_view line, Level level) const {
       StreamWriter::get().push(2, std::string(line) + "\n");
       break;
     case conf::LogTarget::Kind::Syslog: {
-      std::string msg = syslog_header(target_.facility, level, now_unix_ms(), getpid());
+      std::string msg = syslog_header(target_.facility, level, unix_now_ms(), getpid());
       msg += line;
       // UDP: a full socket buffer drops the line rather than blocking a worker.
       (void)::send(fd_, msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -184,10 +174,6 @@ void log_event(Level level, std::string_view text, const LogSinks& sinks) {
 
 void flush_log_writer() {
   StreamWriter::get().flush();
-}
-
-uint64_t dropped_log_lines() {
-  return StreamWriter::get().dropped();
 }
 
 }  // namespace mqlb::lb

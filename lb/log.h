@@ -46,7 +46,4 @@ void log_event(Level level, std::string_view text, const LogSinks& syslog_sinks 
 // Writing again afterwards starts it anew.
 void flush_log_writer();
 
-// stdout/stderr lines dropped because the queue was full.
-uint64_t dropped_log_lines();
-
 }  // namespace mqlb::lb

@@ -78,8 +78,11 @@ class Control {
       std::string err = w->bind_all();
       if (!err.empty()) {
         log_event(Level::Alert, err, rt_->event_log);
-        for (auto& x : workers_)
-          x->request_hard_stop(), x->start();
+        // Each worker closes what it bound, then its loop ends.
+        for (auto& x : workers_) {
+          x->request_hard_stop();
+          x->start();
+        }
         shutdown_loop();
         return 1;
       }
@@ -203,7 +206,6 @@ int run(const CliOptions& opts) {
   NofilePlan plan = apply_nofile(config->global.maxconn, reserve);
   if (!plan.warning.empty()) log_event(Level::Warning, plan.warning, rt->event_log);
   rt->maxconn = plan.maxconn;
-  rt->maxqueue = plan.maxconn;
   return Control(rt).run(nworkers);
 }
 

@@ -107,7 +107,6 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config,
   auto rt = std::make_shared<Runtime>();
   rt->config = config;
   rt->maxconn = config.global.maxconn;
-  rt->maxqueue = config.global.maxconn;
   for (const auto& gb : config.backends) {
     auto b = std::make_unique<Backend>(gb);
     for (const auto& gs : gb.servers) {

@@ -75,9 +75,8 @@ struct Runtime {
   conf::Config config;
   std::vector<std::unique_ptr<Backend>> backends;
   std::vector<std::unique_ptr<Frontend>> frontends;
-  LogSinks event_log;     // global syslog targets, for events
-  uint32_t maxconn = 0;   // effective (after RLIMIT_NOFILE)
-  uint32_t maxqueue = 0;  // bound of the wait queue across workers
+  LogSinks event_log;    // global syslog targets, for events
+  uint32_t maxconn = 0;  // effective (after RLIMIT_NOFILE); also bounds the wait queue
   mutable std::atomic<uint32_t> active{0};
   mutable std::atomic<uint32_t> queued{0};
   mutable std::atomic<uint64_t> refused_fd{0};  // accepts lost to EMFILE/ENFILE

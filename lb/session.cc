@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -12,11 +11,6 @@
 
 namespace mqlb::lb {
 namespace {
-
-int64_t now_unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // Takes one slot of `limit` in `count`, or none.
 // Sequentially consistent: a waiter counts itself in `queued` then looks at
@@ -39,7 +33,7 @@ Session::Session(Worker& worker, const Frontend& frontend) : worker_(worker), fr
   uv_timer_init(worker.loop(), &timer_);
   client_.data = this;
   timer_.data = this;
-  accept_unix_ms_ = now_unix_ms();
+  accept_unix_ms_ = unix_now_ms();
   accept_ms_ = uv_now(worker.loop());
 }
 
@@ -85,7 +79,7 @@ void Session::start(int fd, const sockaddr_storage& peer) {
     close("SC");  // HAProxy: no server available, logged as <NOSRV>
     return;
   }
-  if (!take_slot(rt.queued, rt.maxqueue)) {
+  if (!take_slot(rt.queued, rt.maxconn)) {
     close("PQ");
     return;
   }
@@ -139,10 +133,6 @@ bool Session::retry_admission() {
   queue_ms_ = static_cast<int32_t>(uv_now(worker_.loop()) - phase_start_);
   connect();
   return true;
-}
-
-void Session::kill(const char code[2]) {
-  close(code);
 }
 
 void Session::connect() {
@@ -228,8 +218,7 @@ void Session::relay_start() {
   flush(server_side_);  // what the client sent while we were connecting
   maybe_shutdown(server_side_);
   if (server_side_.out.size() < kHighWater) set_reading(client_side_, true);
-  set_reading(server_side_, true);
-  arm_timer();
+  arm_timer();  // the server has been read since connect()
 }
 
 void Session::set_reading(Side& side, bool on) {

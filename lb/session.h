@@ -58,8 +58,10 @@ class Session {
   void start(int fd, const sockaddr_storage& peer);
   // Admission again, for a queued session; returns false if still waiting.
   bool retry_admission();
-  // From the worker (hard stop): close now with termination state `code`.
-  void kill(const char code[2]);
+  // Ends the session with termination state `code` (idempotent); the
+  // session frees itself once its handles are closed. The worker calls it
+  // on hard stop.
+  void close(const char code[2]);
 
   SessionLink link;  // in the worker's sessions or its wait queue
   const Frontend& frontend() const { return frontend_; }
@@ -101,7 +103,6 @@ class Session {
   void arm_timer();
   void timer_fired();
   void set_reading(Side& side, bool on);
-  void close(const char code[2]);
   void finish();
   bool is_client(const Side& s) const { return &s == &client_side_; }
   uv_stream_t* stream(Side& s) {

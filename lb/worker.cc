@@ -127,17 +127,17 @@ void Worker::on_async(uv_async_t* h) noexcept {
 void Worker::handle_requests() {
   if (hard_stop_requested_.exchange(false)) {
     close_listeners();
-    // kill() unlinks each session only in its close callback, so walking
+    // close() unlinks each session only in its close callback, so walking
     // the list while killing is safe.
     // A queued session moves to sessions_ as it closes, so the queue goes
-    // first; kill() is idempotent.
+    // first; close() is idempotent.
     for (Session* s = queue_.front(); s;) {
       Session* next = s->link.next;
-      s->kill("KQ");
+      s->close("KQ");
       s = next;
     }
     for (Session* s = sessions_.front(); s; s = s->link.next)
-      s->kill("KD");
+      s->close("KD");
   }
   if (drain_requested_.exchange(false)) {
     // Connections already in a listener's accept queue would be reset when
