@@ -12,6 +12,7 @@
 #include "support/mqtt.h"
 #include "support/net.h"
 #include "support/scripted_server.h"
+#include "support/sessions.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -59,9 +60,7 @@ TEST_CASE("a client that resets while queued is let go at once with CQ",
   config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "30s"}};
   Mqlb lb(dir, config);
 
-  Socket first = Socket::connect(lb.port());
-  first.send_all("one");
-  REQUIRE(first.receive_exactly(3) == "one");
+  Socket first = echoed_session(lb.port(), "one");
 
   Socket queued = Socket::connect(lb.port());
   const uint16_t queued_port = queued.local_port();

@@ -12,6 +12,7 @@
 #include "support/net.h"
 #include "support/process.h"
 #include "support/scripted_server.h"
+#include "support/sessions.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -70,9 +71,7 @@ TEST_CASE("under a hard limit of 64 descriptors mqlb lowers maxconn and survives
   Mqlb lb(dir, config_wanting_1000(backend.port()), kHardLimit64);
   CHECK(has_warning_with(lb.stderr_text(), {"maxconn"}));
 
-  Socket established = Socket::connect(lb.port());
-  established.send_all("first");
-  REQUIRE(established.receive_exactly(5) == "first");
+  Socket established = echoed_session(lb.port(), "first");
 
   // A hundred clients at once, far more than the lowered maxconn: the excess
   // waits in the queue or, once the queue is full too, is turned away (PQ).
@@ -109,9 +108,7 @@ TEST_CASE("accept failing with EMFILE is reported and mqlb recovers by itself",
   ScriptedServer backend(scripts::echo());
   Mqlb lb(dir, config_wanting_1000(backend.port()), kHardLimit64);
 
-  Socket established = Socket::connect(lb.port());
-  established.send_all("first");
-  REQUIRE(established.receive_exactly(5) == "first");
+  Socket established = echoed_session(lb.port(), "first");
 
   // Something else takes the descriptors mqlb planned on: its soft limit
   // drops to what it has open plus room for two more sessions.

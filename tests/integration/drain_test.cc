@@ -9,6 +9,7 @@
 #include "support/mqlb.h"
 #include "support/net.h"
 #include "support/scripted_server.h"
+#include "support/sessions.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -61,9 +62,7 @@ TEST_CASE("after SIGTERM hard_stop_after closes the sessions that are still open
   config["global"]["hard_stop_after"] = "1s";
   Mqlb lb(dir, config);
 
-  Socket session = Socket::connect(lb.port());
-  session.send_all("hello");
-  REQUIRE(session.receive_exactly(5) == "hello");
+  Socket session = echoed_session(lb.port(), "hello");
 
   lb.process().signal(SIGTERM);
   const auto start = Clock::now();
@@ -81,9 +80,7 @@ TEST_CASE("SIGINT stops mqlb at once with exit status 0", "[integration][drain]"
   config["global"]["hard_stop_after"] = "60s";
   Mqlb lb(dir, config);
 
-  Socket session = Socket::connect(lb.port());
-  session.send_all("hello");
-  REQUIRE(session.receive_exactly(5) == "hello");
+  Socket session = echoed_session(lb.port(), "hello");
 
   lb.process().signal(SIGINT);
   CHECK(lb.process().wait_exit(Millis(5000)) == 0);

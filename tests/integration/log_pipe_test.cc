@@ -11,6 +11,7 @@
 #include "support/mqlb.h"
 #include "support/net.h"
 #include "support/scripted_server.h"
+#include "support/sessions.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -32,9 +33,7 @@ TEST_CASE("a stalled stdout reader does not stall sessions", "[integration][log]
 
   constexpr int kSessions = 2000;
   for (int n = 0; n < kSessions; ++n) {
-    Socket client = Socket::connect(lb.port());
-    client.send_all("ping");
-    REQUIRE(client.receive_exactly(4) == "ping");
+    Socket client = echoed_session(lb.port(), "ping");
   }
 
   // Now read: every line is there, none was lost while the pipe was full.

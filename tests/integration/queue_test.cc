@@ -8,6 +8,7 @@
 #include "support/mqlb.h"
 #include "support/net.h"
 #include "support/scripted_server.h"
+#include "support/sessions.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -30,9 +31,7 @@ TEST_CASE("a session queued behind a full server gives up after timeout queue wi
   ScriptedServer backend(scripts::echo());
   Mqlb lb(dir, one_slot_config(backend.port()));
 
-  Socket first = Socket::connect(lb.port());
-  first.send_all("one");
-  REQUIRE(first.receive_exactly(3) == "one");
+  Socket first = echoed_session(lb.port(), "one");
 
   Socket second = Socket::connect(lb.port());
   const uint16_t second_port = second.local_port();
@@ -60,14 +59,10 @@ TEST_CASE("a queued session is served as soon as the server has a free slot",
   ScriptedServer backend(scripts::echo());
   Mqlb lb(dir, one_slot_config(backend.port()));
 
-  Socket first = Socket::connect(lb.port());
-  first.send_all("one");
-  REQUIRE(first.receive_exactly(3) == "one");
+  Socket first = echoed_session(lb.port(), "one");
 
   // The second client waits in the queue: its bytes are held, not answered.
-  Socket second = Socket::connect(lb.port());
-  second.send_all("two");
-  CHECK_FALSE(second.readable_within(Millis(300)));
+  Socket second = waiting_session(lb.port(), "two");
 
   first.close();
   CHECK(second.receive_exactly(3) == "two");
@@ -96,17 +91,11 @@ TEST_CASE("frontend maxconn queues the excess and a worker serves it in arrival 
   config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "10s"}};
   Mqlb lb(dir, config);
 
-  Socket first = Socket::connect(lb.port());
-  first.send_all("one");
-  REQUIRE(first.receive_exactly(3) == "one");
+  Socket first = echoed_session(lb.port(), "one");
 
   // Two more wait; neither is served while the first holds the only slot.
-  Socket second = Socket::connect(lb.port());
-  second.send_all("two");
-  CHECK_FALSE(second.readable_within(Millis(300)));
-  Socket third = Socket::connect(lb.port());
-  third.send_all("three");
-  CHECK_FALSE(third.readable_within(Millis(300)));
+  Socket second = waiting_session(lb.port(), "two");
+  Socket third = waiting_session(lb.port(), "three");
 
   // Each release serves the oldest waiter.
   first.close();
@@ -127,12 +116,8 @@ TEST_CASE("global maxconn bounds the queue too and turns the excess away with PQ
   config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "10s"}};
   Mqlb lb(dir, config);
 
-  Socket first = Socket::connect(lb.port());
-  first.send_all("one");
-  REQUIRE(first.receive_exactly(3) == "one");
-  Socket second = Socket::connect(lb.port());
-  second.send_all("two");
-  CHECK_FALSE(second.readable_within(Millis(300)));
+  Socket first = echoed_session(lb.port(), "one");
+  Socket second = waiting_session(lb.port(), "two");
 
   Socket third = Socket::connect(lb.port());
   const uint16_t third_port = third.local_port();

@@ -8,6 +8,7 @@
 #include "support/mqlb.h"
 #include "support/net.h"
 #include "support/scripted_server.h"
+#include "support/sessions.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -24,9 +25,7 @@ TEST_CASE("a session's access line reaches the syslog server as an RFC 3164 data
                                     {"level", "info"}}};
   Mqlb lb(dir, config);
 
-  Socket client = Socket::connect(lb.port());
-  client.send_all("hi");
-  REQUIRE(client.receive_exactly(2) == "hi");
+  Socket client = echoed_session(lb.port(), "hi");
   client.close();
 
   // <PRI>Mmm dd hh:mm:ss TAG[PID]: MESSAGE, PRI = local0 (16) * 8 + info (6).

@@ -10,10 +10,14 @@ namespace {
 using namespace testing;
 constexpr auto kAlgo = conf::Balance::RoundRobin;
 
-TEST_CASE("roundrobin gives weights 1 2 3 exactly their share of 10000 picks",
-          "[balancer][roundrobin]") {
+// With every server usable, static-rr's schedule is roundrobin's: both
+// algorithms answer to the same two cases.
+TEST_CASE("roundrobin and static-rr give weights 1 2 3 exactly their share of 10000 picks",
+          "[balancer][roundrobin][static-rr]") {
+  const auto algo = GENERATE(conf::Balance::RoundRobin, conf::Balance::StaticRr);
+  INFO(conf::to_string(algo));
   auto candidates = with_weights({1, 2, 3});
-  auto counts = tally(pick_many(kAlgo, candidates, 10'000), candidates.size());
+  auto counts = tally(pick_many(algo, candidates, 10'000), candidates.size());
   // Smooth WRR never strays a whole session from the ideal share.
   CHECK(std::abs(int(counts[0]) * 6 - 10'000 * 1) <= 6);
   CHECK(std::abs(int(counts[1]) * 6 - 10'000 * 2) <= 6);
@@ -21,13 +25,15 @@ TEST_CASE("roundrobin gives weights 1 2 3 exactly their share of 10000 picks",
   CHECK(counts[3] == 0);
 
   // Over whole periods the split is exact.
-  auto whole = tally(pick_many(kAlgo, candidates, 6 * 1000), candidates.size());
+  auto whole = tally(pick_many(algo, candidates, 6 * 1000), candidates.size());
   CHECK(whole == std::vector<uint32_t>{1000, 2000, 3000, 0});
 }
 
-TEST_CASE("roundrobin alternates strictly between two servers of equal weight",
-          "[balancer][roundrobin]") {
-  auto picks = pick_many(kAlgo, with_weights({1, 1}), 1000);
+TEST_CASE("roundrobin and static-rr alternate strictly between two servers of equal weight",
+          "[balancer][roundrobin][static-rr]") {
+  const auto algo = GENERATE(conf::Balance::RoundRobin, conf::Balance::StaticRr);
+  INFO(conf::to_string(algo));
+  auto picks = pick_many(algo, with_weights({1, 1}), 1000);
   for (size_t n = 0; n < picks.size(); ++n) {
     INFO("pick " << n);
     REQUIRE(picks[n] == uint32_t(n % 2));
