@@ -39,7 +39,9 @@ struct LogTarget {
   bool operator==(const LogTarget&) const = default;
 };
 
-// Unset means "no timeout", as in HAProxy.
+// Unset means "no timeout", as in HAProxy. client_fin and server_fin stay
+// unset unless configured: they fall back to tunnel, then client/server,
+// where they are used (lb/timeouts.h).
 struct Timeouts {
   std::optional<Duration> client, client_fin, connect, server, server_fin, tunnel, queue;
 
@@ -85,11 +87,25 @@ struct Frontend {
   std::vector<LogTarget> log;
 };
 
+// Buffer sizes (HAProxy's tune.* settings).
+struct Tune {
+  // Bytes read from a client before its server is connected; the rest waits
+  // in the kernel (HAProxy's tune.bufsize).
+  uint32_t bufsize = 16 * 1024;
+  // A relay stops reading from one side while this much waits to be
+  // written to the other, and resumes below the low-water mark.
+  uint32_t relay_high_water = 256 * 1024;
+  uint32_t relay_low_water = 128 * 1024;
+
+  bool operator==(const Tune&) const = default;
+};
+
 struct Global {
   unsigned workers = 0;  // 0 = one per core
   uint32_t maxconn = 4096;
   Duration hard_stop_after = std::chrono::seconds(30);
   std::vector<LogTarget> log{LogTarget{}};
+  Tune tune;
 };
 
 struct Config {

@@ -1,6 +1,9 @@
 // Pure.
 #include "conf/json_loader.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <charconv>
 #include <functional>
@@ -143,18 +146,18 @@ bool split_host_port(std::string_view text, std::string& host, uint16_t& port, s
   return true;
 }
 
+// inet_pton is plain parsing (no socket); it accepts exactly what bind(2)
+// and connect(2) will be given.
 bool is_ip_literal(const std::string& host) {
-  // Validated for real when the runtime binds; here only the characters.
-  if (host.find(':') != std::string::npos)
-    return host.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos;
-  int dots = 0;
-  for (char c : host) {
-    if (c == '.')
-      ++dots;
-    else if (c < '0' || c > '9')
-      return false;
-  }
-  return dots == 3;
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(host.find(':') != std::string::npos ? AF_INET6 : AF_INET, host.c_str(), buf) ==
+         1;
+}
+
+// Digits and dots only, or a colon: meant as an address, not a host name.
+bool looks_like_ip(const std::string& host) {
+  return host.find(':') != std::string::npos ||
+         (!host.empty() && host.find_first_not_of("0123456789.") == std::string::npos);
 }
 
 bool valid_name(const std::string& name) {
@@ -276,10 +279,29 @@ Timeouts inherit(const Timeouts& own, const Timeouts& defaults) {
           pick(own.queue, defaults.queue)};
 }
 
+void read_tune(Reader& r, const Json& v, Tune& t) {
+  const std::string path = "global.tune";
+  if (!r.object(v, path)) return;
+  r.only_keys(v, path, {"bufsize", "relay_high_water", "relay_low_water"});
+  auto size = [&](const char* key, uint32_t& out, uint64_t min) {
+    if (v.contains(key))
+      if (auto n = r.integer(v[key], path + "." + key, min, 64 * 1024 * 1024)) out = uint32_t(*n);
+  };
+  size("bufsize", t.bufsize, 1024);
+  size("relay_high_water", t.relay_high_water, 1024);
+  if (v.contains("relay_high_water") && !v.contains("relay_low_water"))
+    t.relay_low_water = t.relay_high_water / 2;
+  size("relay_low_water", t.relay_low_water, 0);
+  if (t.relay_low_water >= t.relay_high_water)
+    r.fail(path + ".relay_low_water", "must be below relay_high_water (" +
+                                          std::to_string(t.relay_high_water) + "), got " +
+                                          std::to_string(t.relay_low_water));
+}
+
 void read_global(Reader& r, const Json& v, Global& g) {
   const std::string path = "global";
   if (!r.object(v, path)) return;
-  r.only_keys(v, path, {"workers", "maxconn", "hard_stop_after", "log"});
+  r.only_keys(v, path, {"workers", "maxconn", "hard_stop_after", "log", "tune"});
   if (v.contains("workers"))
     if (auto n = r.integer(v["workers"], "global.workers", 1, 256)) g.workers = unsigned(*n);
   if (v.contains("maxconn"))
@@ -288,6 +310,7 @@ void read_global(Reader& r, const Json& v, Global& g) {
     if (auto d = r.duration(v["hard_stop_after"], "global.hard_stop_after")) g.hard_stop_after = *d;
   if (v.contains("log"))
     if (auto l = read_log(r, v["log"], "global.log")) g.log = *l;
+  if (v.contains("tune")) read_tune(r, v["tune"], g.tune);
 }
 
 void read_defaults(Reader& r, const Json& v, Defaults& d) {
@@ -322,7 +345,13 @@ void read_server(Reader& r, const Json& v, const std::string& path, Server& s) {
     if (!v.contains(key)) r.fail(Reader::join(path, key), "is required");
   if (v.contains("name")) read_name(r, v["name"], path + ".name", s.name);
   if (v.contains("address"))
-    if (auto a = r.string(v["address"], path + ".address")) s.address = *a;
+    if (auto a = r.string(v["address"], path + ".address")) {
+      if (looks_like_ip(*a) && !is_ip_literal(*a))
+        r.fail(path + ".address",
+               "is not a valid IP address: '" + *a + "' (IPv6 without brackets, e.g. \"::1\")");
+      else
+        s.address = *a;
+    }
   if (v.contains("port"))
     if (auto n = r.integer(v["port"], path + ".port", 1, 65535)) s.port = uint16_t(*n);
   if (v.contains("weight"))
@@ -385,7 +414,6 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
   b.timeouts = inherit(own, d.timeouts);
   if (!b.timeouts.connect) b.timeouts.connect = std::chrono::seconds(5);
   if (!b.timeouts.queue) b.timeouts.queue = b.timeouts.connect;
-  if (!b.timeouts.server_fin) b.timeouts.server_fin = b.timeouts.server;
   b.timeouts = without_zeros(b.timeouts);
 }
 
@@ -431,7 +459,6 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
   }
   if (f.maxconn == 0) f.maxconn = d.maxconn.value_or(g.maxconn);
   f.timeouts = inherit(own, d.timeouts);
-  if (!f.timeouts.client_fin) f.timeouts.client_fin = f.timeouts.client;
   f.timeouts = without_zeros(f.timeouts);
 }
 

@@ -182,7 +182,7 @@ TEST_CASE("the docs/config.md example loads with every field resolved", "[json_l
   CHECK_FALSE(b.allbackups);
   CHECK(b.timeouts.connect == 5s);
   CHECK(b.timeouts.server == 50s);
-  CHECK(b.timeouts.server_fin == 50s);
+  CHECK_FALSE(b.timeouts.server_fin);  // falls back where it is used (lb/timeouts)
   CHECK(b.timeouts.queue == 5s);
   CHECK_FALSE(b.timeouts.tunnel);
   CHECK(b.servers == std::vector<Server>{
@@ -232,7 +232,7 @@ TEST_CASE("frontends and backends inherit what defaults sets", "[json_loader]") 
   CHECK(f.maxconn == 300);
   CHECK(f.log == std::vector<LogTarget>{stream(LogTarget::Kind::Stdout)});
   CHECK(f.timeouts.client == 7s);
-  CHECK(f.timeouts.client_fin == 7s);
+  CHECK_FALSE(f.timeouts.client_fin);
   const Backend& b = c.backends[0];
   CHECK(b.balance == Balance::LeastConn);
   CHECK(b.retries == 5);
@@ -240,7 +240,7 @@ TEST_CASE("frontends and backends inherit what defaults sets", "[json_loader]") 
   CHECK(b.timeouts.connect == 2s);
   CHECK(b.timeouts.queue == 2s);
   CHECK(b.timeouts.server == 8s);
-  CHECK(b.timeouts.server_fin == 8s);
+  CHECK_FALSE(b.timeouts.server_fin);
   CHECK(b.timeouts.tunnel == 1h);
 }
 
@@ -284,12 +284,54 @@ TEST_CASE("queue defaults to the backend's own connect timeout", "[json_loader]"
   CHECK(c.backends[0].timeouts.queue == 3s);
 }
 
-TEST_CASE("client_fin defaults to the frontend's own client timeout", "[json_loader]") {
-  Json doc = with(minimal(), "/defaults", {{"timeouts", {{"client", "50s"}}}});
+TEST_CASE("client_fin and server_fin stay unset unless configured", "[json_loader]") {
+  // HAProxy 2.6 falls back to tunnel, then client/server, where the
+  // timeout is used; copying client into client_fin at load would hide a
+  // tunnel timeout.
+  Json doc = with(minimal(), "/defaults", {{"timeouts", {{"client", "50s"}, {"server", "40s"}}}});
   doc["frontends"][0]["timeouts"] = {{"client", "10s"}};
   Config c = loads(doc);
   CHECK(c.frontends[0].timeouts.client == 10s);
-  CHECK(c.frontends[0].timeouts.client_fin == 10s);
+  CHECK_FALSE(c.frontends[0].timeouts.client_fin);
+  CHECK_FALSE(c.backends[0].timeouts.server_fin);
+  doc["defaults"]["timeouts"]["client_fin"] = "2s";
+  doc["defaults"]["timeouts"]["server_fin"] = "3s";
+  c = loads(doc);
+  CHECK(c.frontends[0].timeouts.client_fin == 2s);
+  CHECK(c.backends[0].timeouts.server_fin == 3s);
+}
+
+TEST_CASE("global.tune sets the buffer sizes and checks low below high", "[json_loader]") {
+  Config c = loads(minimal());
+  CHECK(c.global.tune == Tune{});
+  CHECK(c.global.tune.bufsize == 16384);
+  Json doc =
+      with(minimal(), "/global", {{"tune", {{"bufsize", 4096}, {"relay_high_water", 65536}}}});
+  c = loads(doc);
+  CHECK(c.global.tune.bufsize == 4096);
+  CHECK(c.global.tune.relay_high_water == 65536);
+  CHECK(c.global.tune.relay_low_water == 32768);  // half of high unless given
+  doc["global"]["tune"]["relay_low_water"] = 65536;
+  refused_with(doc, "global.tune.relay_low_water", "must be below relay_high_water (65536)");
+  doc["global"]["tune"] = {{"bufsize", 10}};
+  refused_with(doc, "global.tune.bufsize", "");
+  doc["global"]["tune"] = {{"buffsize", 4096}};
+  refused_with(doc, "global.tune.buffsize", "");
+}
+
+TEST_CASE("bind and server IP literals are checked as addresses", "[json_loader]") {
+  Json doc = minimal();
+  doc["frontends"][0]["bind"] = {"127.0.0.300:1883"};
+  refused_with(doc, "frontends[0].bind[0]", "must be an IP address");
+  doc["frontends"][0]["bind"] = {"[::1::2]:1883"};
+  refused_with(doc, "frontends[0].bind[0]", "must be an IP address");
+  doc = minimal();
+  doc["backends"][0]["servers"][0]["address"] = "10.0.0.256";
+  refused_with(doc, "backends[0].servers[0].address", "is not a valid IP address: '10.0.0.256'");
+  doc["backends"][0]["servers"][0]["address"] = "broker-1.example";  // a host name: resolved later
+  CHECK(loads(doc).backends[0].servers[0].address == "broker-1.example");
+  doc["backends"][0]["servers"][0]["address"] = "::1";
+  CHECK(loads(doc).backends[0].servers[0].address == "::1");
 }
 
 TEST_CASE("frontend log falls back to global log when defaults has none", "[json_loader]") {
