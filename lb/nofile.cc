@@ -6,8 +6,10 @@
 
 namespace mqlb::lb {
 
-// Client + server of a session, and a waiting client's socket in the queue.
-constexpr uint64_t kDescriptorsPerSlot = 3;
+// Client + server of a session. A session waiting for a server slot holds
+// its client only and is counted in maxconn already; connections beyond
+// maxconn wait in the kernel's backlog and hold none of ours.
+constexpr uint64_t kDescriptorsPerSlot = 2;
 
 NofilePlan plan_nofile(uint32_t maxconn, uint64_t soft, uint64_t hard, uint64_t reserve) {
   NofilePlan plan;

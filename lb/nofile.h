@@ -13,9 +13,8 @@ struct NofilePlan {
   std::string warning;   // non-empty when maxconn had to be lowered
 };
 
-// Two descriptors per session (client + server), one per place in the wait
-// queue (which holds as many as maxconn: a waiting client owns its socket),
-// plus `reserve` for listeners, loops, log sockets and the accept reserve.
+// Two descriptors per session (client + server), as in HAProxy, plus
+// `reserve` for listeners, loops, log sockets and the accept reserve.
 NofilePlan plan_nofile(uint32_t maxconn, uint64_t soft, uint64_t hard, uint64_t reserve);
 
 // Reads the limits, applies the plan, returns it.

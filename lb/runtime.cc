@@ -27,43 +27,45 @@ uint64_t thread_random() {
   return rng();
 }
 
-}  // namespace
-
-Backend::Backend(conf::Backend c) : conf(std::move(c)) {}
-
-std::shared_ptr<const Backend::CachedPool> Backend::pool_for(
-    const std::vector<balancer::Candidate>& candidates) const {
-  auto cached = pool_.load(std::memory_order_acquire);
-  bool same = cached && cached->usable.size() == candidates.size();
-  for (size_t i = 0; same && i < candidates.size(); ++i)
-    same = cached->usable[i] == candidates[i].usable;
-  if (same) return cached;
-  // The usable set changed (or first use): rebuild. Two workers may race
-  // here; both build the same value, so the last store wins harmlessly.
-  auto fresh = std::make_shared<CachedPool>();
-  for (const auto& c : candidates)
-    fresh->usable.push_back(c.usable);
-  fresh->pool = balancer::build_pool(candidates, conf.balance, conf.allbackups);
-  pool_.store(fresh, std::memory_order_release);
-  return fresh;
+// The configured weight, admin state and limit become the live ones.
+void apply_to_state(const Runtime& rt) {
+  for (const auto& b : rt.backends) {
+    for (const auto& s : b->servers) {
+      ServerState& st = *s->state;
+      st.maxconn.store(s->conf.maxconn, std::memory_order_relaxed);
+      if (st.weight() != s->conf.weight) st.set_weight(s->conf.weight);
+      AdminState admin = s->conf.disabled ? AdminState::Maint : AdminState::Ready;
+      if (st.admin() != admin) st.set_admin(admin);
+    }
+  }
 }
 
-const Server* Backend::acquire(uint32_t source_hash, const Server* exclude) const {
-  // Candidates are read from atomics into a per-thread scratch vector, so a
-  // pick allocates nothing once the thread has seen its largest backend.
-  thread_local std::vector<balancer::Candidate> candidates;
+}  // namespace
+
+Backend::Backend(conf::Backend c, std::shared_ptr<BackendState> st, unsigned workers)
+    : conf(std::move(c)), state(std::move(st)), caches_(std::make_unique<PickCache[]>(workers)) {}
+
+Backend::Pick Backend::acquire(unsigned worker, uint32_t source_hash, const Server* exclude) const {
+  PickCache& cache = caches_[worker];
+  auto& candidates = cache.candidates;
+  const uint64_t generation = state->generation.load(std::memory_order_acquire);
+  // A source pick stays on its server even when that server is full: the
+  // session then waits in that server's queue (HAProxy does the same).
+  const bool pin = conf.balance == conf::Balance::Source && !exclude;
   candidates.resize(servers.size());
   for (size_t i = 0; i < servers.size(); ++i) {
-    const Server& s = *servers[i];
-    candidates[i] = {s.conf.weight, s.active.load(std::memory_order_relaxed), s.conf.maxconn,
-                     s.usable(), s.conf.backup};
+    const ServerState& s = *servers[i]->state;
+    candidates[i] = {s.weight(), s.active.get(), pin ? 0 : servers[i]->conf.maxconn, s.usable(),
+                     servers[i]->conf.backup};
   }
-  auto cached = pool_for(candidates);
+  if (cache.generation != generation) {
+    cache.pool = balancer::build_pool(candidates, conf.balance, conf.allbackups);
+    cache.generation = generation;
+  }
   std::optional<uint32_t> excluded;  // index of `exclude` once it was masked
   for (int attempt = 0; attempt < 8; ++attempt) {
-    balancer::PickKey key{sequence_.fetch_add(1, std::memory_order_relaxed), source_hash,
-                          thread_random()};
-    auto chosen = balancer::pick(conf.balance, candidates, cached->pool, key);
+    balancer::PickKey key{state->next_sequence(), source_hash, thread_random()};
+    auto chosen = balancer::pick(conf.balance, candidates, cache.pool, key);
     if (!chosen && excluded) {
       // Redispatch found nothing else: the excluded server beats no server.
       candidates[*excluded].usable = true;
@@ -71,48 +73,56 @@ const Server* Backend::acquire(uint32_t source_hash, const Server* exclude) cons
       exclude = nullptr;
       continue;
     }
-    if (!chosen) return nullptr;
+    if (!chosen) return {};
     const Server* s = servers[*chosen].get();
     if (s == exclude) {
       candidates[*chosen].usable = false;
       excluded = *chosen;
       continue;
     }
-    // Take the slot; another worker may have taken the last one meanwhile.
-    uint32_t now = s->active.fetch_add(1, std::memory_order_acq_rel);
-    if (s->conf.maxconn == 0 || now < s->conf.maxconn) {
-      s->total.fetch_add(1, std::memory_order_relaxed);
-      active.fetch_add(1, std::memory_order_relaxed);
-      return s;
+    if (s->state->try_take()) {
+      state->active.take();
+      return {s, nullptr};
     }
-    s->active.fetch_sub(1, std::memory_order_acq_rel);
-    candidates[*chosen].active = now;
+    if (pin) return {nullptr, s};
+    // Another worker took the last slot meanwhile: that server is full.
+    candidates[*chosen].active = candidates[*chosen].maxconn;
   }
-  return nullptr;
+  return {};
 }
 
 void Backend::release(const Server* s) const {
-  s->active.fetch_sub(1, std::memory_order_acq_rel);
-  active.fetch_sub(1, std::memory_order_relaxed);
+  state->active.give();
+  s->state->release();
+}
+
+const Server* Backend::find(const ServerState* st) const {
+  for (const auto& s : servers)
+    if (s->state.get() == st) return s.get();
+  return nullptr;
 }
 
 bool Backend::has_usable_server() const {
   for (const auto& s : servers)
-    if (s->usable()) return true;
+    if (s->state->usable()) return true;
   return false;
 }
 
-std::shared_ptr<Runtime> build_runtime(const conf::Config& config,
+std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry& registry,
                                        std::vector<std::string>& errors) {
   auto rt = std::make_shared<Runtime>();
   rt->config = config;
   rt->maxconn = config.global.maxconn;
+  rt->workers = registry.workers();
+  rt->process = registry.process();
+  const size_t errors_before = errors.size();
   for (const auto& gb : config.backends) {
-    auto b = std::make_unique<Backend>(gb);
+    auto b = std::make_unique<Backend>(gb, registry.backend(gb.name), rt->workers);
     for (const auto& gs : gb.servers) {
       auto s = std::make_unique<Server>();
       s->conf = gs;
       s->id = gb.name + "/" + gs.name;
+      s->state = registry.server(b->state, gs.name, gs.address + ":" + std::to_string(gs.port));
       std::string why;
       if (!resolve(gs.address, gs.port, s->addr, why))
         errors.push_back("backend '" + gb.name + "', server '" + gs.name +
@@ -135,11 +145,13 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config,
   for (const auto& gf : config.frontends) {
     auto f = std::make_unique<Frontend>();
     f->conf = gf;
+    f->state = registry.frontend(gf.name);
     for (const auto& b : rt->backends)
       if (b->conf.name == gf.default_backend) f->backend = b.get();
     open_sinks(gf.log, f->log);
     rt->frontends.push_back(std::move(f));
   }
+  if (errors.size() == errors_before) apply_to_state(*rt);
   return rt;
 }
 

@@ -1,13 +1,13 @@
 #pragma once
-// Runtime: what a Config becomes when it runs. Built on the control thread,
-// then shared read-only by every worker (shared_ptr<const Runtime>); the only
-// mutable parts are atomics (live counts, queue lengths, the round-robin
-// sequence) that all threads read and update without locks.
+// Runtime: the configuration snapshot a Config becomes when it runs.
+// Built on the control thread, then shared read-only by every worker and
+// held by each session that started in it (shared_ptr<const Runtime>). It
+// holds configuration only — resolved addresses, log targets — and points
+// at the long-lived state objects (lb/state.h) for everything that changes.
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,51 +15,51 @@
 #include "conf/config.h"
 #include "lb/balancer/balancer.h"
 #include "lb/log.h"
+#include "lb/state.h"
 
 namespace mqlb::lb {
 
-// Thread: any. One per backend/server name.
+// Thread: any.
 struct Server {
   conf::Server conf;
   std::string id;  // "backend/server"
   sockaddr_storage addr{};
-  mutable std::atomic<uint32_t> active{0};  // live sessions holding a slot
-  mutable std::atomic<uint64_t> total{0};   // sessions ever assigned
-  mutable std::atomic<bool> down{false};    // set by health checks (later issues)
-
-  bool usable() const {
-    return !conf.disabled && conf.weight > 0 && !down.load(std::memory_order_relaxed);
-  }
+  std::shared_ptr<ServerState> state;
 };
 
-// Thread: any.
+// Thread: any; pick caches are per worker.
 class Backend {
  public:
-  explicit Backend(conf::Backend c);
+  Backend(conf::Backend c, std::shared_ptr<BackendState> state, unsigned workers);
 
   conf::Backend conf;
   std::vector<std::unique_ptr<Server>> servers;
-  mutable std::atomic<uint32_t> active{0};
-  mutable std::atomic<uint32_t> queued{0};
+  std::shared_ptr<BackendState> state;
 
-  // Picks a server with a free slot and takes the slot (server.active + 1),
-  // or returns null. `exclude` is skipped when another choice exists
-  // (redispatch). Lock-free: the weighted pool is cached per usable set.
-  const Server* acquire(uint32_t source_hash, const Server* exclude) const;
+  struct Pick {
+    const Server* server = nullptr;  // chosen, its slot taken
+    const Server* pinned = nullptr;  // or: the full server a source pick must wait for
+  };
+  // Picks a server with a free slot and takes the slot, for a session of
+  // worker `worker`. `exclude` is skipped when another choice exists
+  // (redispatch). Lock-free: the weighted schedule is cached per worker and
+  // rebuilt when the backend's generation changes.
+  Pick acquire(unsigned worker, uint32_t source_hash, const Server* exclude) const;
+  // Gives the slot of `s` back (the oldest waiter gets it).
   void release(const Server* s) const;
-
+  // The snapshot's server for a state granted to a waiter.
+  const Server* find(const ServerState* s) const;
   // True when some server could take a session once a slot frees.
   bool has_usable_server() const;
 
  private:
-  struct CachedPool {
-    std::vector<bool> usable;
+  struct alignas(kCacheLine) PickCache {
+    uint64_t generation = ~uint64_t{0};
     balancer::Pool pool;
+    std::vector<balancer::Candidate> candidates;
   };
-  std::shared_ptr<const CachedPool> pool_for(const std::vector<balancer::Candidate>& c) const;
-
-  mutable std::atomic<uint64_t> sequence_{0};
-  mutable std::atomic<std::shared_ptr<const CachedPool>> pool_;
+  // One per worker, touched only by that worker.
+  std::unique_ptr<PickCache[]> caches_;
 };
 
 // Thread: any.
@@ -67,7 +67,7 @@ struct Frontend {
   conf::Frontend conf;
   const Backend* backend = nullptr;
   LogSinks log;
-  mutable std::atomic<uint32_t> active{0};
+  std::shared_ptr<FrontendState> state;
 };
 
 // Thread: built on control, then read by every worker.
@@ -76,15 +76,16 @@ struct Runtime {
   std::vector<std::unique_ptr<Backend>> backends;
   std::vector<std::unique_ptr<Frontend>> frontends;
   LogSinks event_log;    // global syslog targets, for events
-  uint32_t maxconn = 0;  // effective (after RLIMIT_NOFILE); also bounds the wait queue
-  mutable std::atomic<uint32_t> active{0};
-  mutable std::atomic<uint32_t> queued{0};
-  mutable std::atomic<uint64_t> refused_fd{0};  // accepts lost to EMFILE/ENFILE
+  uint32_t maxconn = 0;  // effective (after RLIMIT_NOFILE)
+  unsigned workers = 1;
+  std::shared_ptr<ProcessState> process;
 };
 
-// Resolves server addresses and opens log targets; errors name the server
-// or the target. Does not bind anything.
-std::shared_ptr<Runtime> build_runtime(const conf::Config& config,
+// Resolves server addresses, opens log targets and attaches the state
+// objects of `registry` by name; errors name the server or the target.
+// Does not bind anything. Live state (weights, admin state, limits) takes
+// the new configuration only when there is no error.
+std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry& registry,
                                        std::vector<std::string>& errors);
 
 }  // namespace mqlb::lb

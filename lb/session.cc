@@ -5,47 +5,56 @@
 
 #include <algorithm>
 #include <cstring>
-#include <utility>
 
 #include "lb/access_log.h"
+#include "lb/free_list.h"
+#include "lb/worker.h"
 
 namespace mqlb::lb {
 namespace {
-
-// Takes one slot of `limit` in `count`, or none.
-// Sequentially consistent: a waiter counts itself in `queued` then looks at
-// the slots, a releaser frees a slot then looks at `queued`; one of the two
-// always sees the other (see Worker::slot_released).
-bool take_slot(std::atomic<uint32_t>& count, uint32_t limit) {
-  if (count.fetch_add(1) < limit) return true;
-  count.fetch_sub(1);
-  return false;
-}
 
 bool is_resource_error(int rc) {
   return rc == UV_EMFILE || rc == UV_ENFILE || rc == UV_ENOBUFS;
 }
 
+// Sessions are created and freed on the thread of their worker.
+thread_local FreeList<sizeof(Session), 1024> session_blocks;
+
 }  // namespace
 
-Session::Session(Worker& worker, const Frontend& frontend) : worker_(worker), frontend_(frontend) {
+void* Session::operator new(size_t size) {
+  return session_blocks.get();
+}
+
+void Session::operator delete(void* p) {
+  session_blocks.put(p);
+}
+
+Session::Session(Worker& worker, std::shared_ptr<const Runtime> runtime, const Frontend& frontend)
+    : worker_(worker),
+      runtime_(std::move(runtime)),
+      frontend_(frontend),
+      backend_(*frontend.backend),
+      frontend_totals_(&frontend.state->totals.at(worker.index())) {
   uv_tcp_init(worker.loop(), &client_);
   uv_timer_init(worker.loop(), &timer_);
   client_.data = this;
   timer_.data = this;
+  waiter_.sink = &worker;
+  waiter_.owner = this;
   accept_unix_ms_ = unix_now_ms();
   accept_ms_ = uv_now(worker.loop());
 }
 
 Session::~Session() {
-  // In-flight writes were cancelled and freed before the close callbacks;
-  // only bytes never handed to uv_write remain.
-  delete client_side_.out.next;
-  delete server_side_.out.next;
+  // In-flight writes were cancelled before the close callbacks.
+  client_side_.out.clear(worker_.chunks());
+  server_side_.out.clear(worker_.chunks());
 }
 
 void Session::start(int fd, const sockaddr_storage& peer) {
   worker_.add(this);
+  frontend_totals_->sessions.add();
   if (peer.ss_family == AF_INET6) {
     auto* a = reinterpret_cast<const sockaddr_in6*>(&peer);
     std::memcpy(client_addr_, &a->sin6_addr, 16);
@@ -58,81 +67,71 @@ void Session::start(int fd, const sockaddr_storage& peer) {
   }
   if (uv_tcp_open(&client_, fd) != 0) {
     ::close(fd);
-    close("CC");
+    close(Termination::ClientAbortConnect);
     return;
   }
   uv_tcp_nodelay(&client_, 1);
   // The client is watched from the start: what it sends before the server
-  // is connected waits in the server's outbox (up to the high-water mark),
-  // and a client that resets while queued or connecting is let go at once.
+  // is connected waits in the server's outbox (up to tune.bufsize), and a
+  // client that resets while queued or connecting is let go at once.
   set_reading(client_side_, true);
-  const Runtime& rt = worker_.runtime();
-  // While others wait, a newcomer queues behind them instead of taking the
-  // next freed slot first.
-  const bool others_wait = rt.queued.load() > 0;
-  if (!others_wait && admit()) {
-    queue_ms_ = 0;
-    connect();
+  if (!backend_.has_usable_server()) {
+    close(Termination::ServerRefused);  // HAProxy: no server available, logged as <NOSRV>
     return;
   }
-  if (holds_slots_ && !frontend_.backend->has_usable_server()) {
-    close("SC");  // HAProxy: no server available, logged as <NOSRV>
+  // Newcomers wait behind the sessions already waiting for this backend,
+  // except a source pick for a server nobody waits for.
+  const bool others_wait = backend_.state->queued() > 0;
+  if (others_wait && backend_.conf.balance != conf::Balance::Source) {
+    enqueue(nullptr);
     return;
   }
-  if (!take_slot(rt.queued, rt.maxconn)) {
-    close("PQ");
+  Backend::Pick pick = backend_.acquire(worker_.index(), client_hash(), nullptr);
+  if (pick.server && others_wait && pick.server->state->queue.size() > 0) {
+    backend_.release(pick.server);
+    pick = {nullptr, pick.server};
+  }
+  if (!pick.server) {
+    enqueue(pick.pinned);
     return;
   }
-  frontend_.backend->queued.fetch_add(1, std::memory_order_relaxed);
-  phase_ = Phase::Queued;
-  phase_start_ = uv_now(worker_.loop());
-  worker_.enqueue(this);
-  arm_timer();
-  if (others_wait) {
-    // A slot may be free already (its wake-up went out before this session
-    // was counted): let the worker walk its queue in order.
-    worker_.request_queue_wake();
-  } else {
-    // A slot released between admit() and the count above saw no waiter
-    // and woke nobody: now that this session is counted, look once more.
-    retry_admission();
-  }
+  assign(pick.server);
+  queue_ms_ = 0;
+  connect();
 }
 
 uint32_t Session::client_hash() const {
   return balancer::hash_address({client_addr_, client_v6_ ? 16u : 4u});
 }
 
-bool Session::admit() {
-  const Runtime& rt = worker_.runtime();
-  if (!holds_slots_) {
-    if (!take_slot(rt.active, rt.maxconn)) return false;
-    if (!take_slot(frontend_.active, frontend_.conf.maxconn)) {
-      rt.active.fetch_sub(1, std::memory_order_acq_rel);
-      return false;
-    }
-    holds_slots_ = true;
-  }
-  server_ = frontend_.backend->acquire(client_hash(), nullptr);
-  return server_ != nullptr;
+void Session::enqueue(const Server* pinned) {
+  phase_ = Phase::Queued;
+  phase_start_ = uv_now(worker_.loop());
+  waiter_.server = pinned ? pinned->state.get() : nullptr;
+  backend_.state->enqueue(&waiter_);
+  // Pairs with the fence in ServerState::release: a slot released before
+  // this waiter was visible woke nobody, so hand out free slots now. The
+  // grant, even to this session, comes through the worker's inbox.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (const auto& s : backend_.servers)
+    if (s->state->usable()) backend_.state->dispatch(*s->state);
+  arm_timer();
 }
 
-void Session::leave_queue() {
-  worker_.dequeue(this);
-  worker_.runtime().queued.fetch_sub(1, std::memory_order_relaxed);
-  frontend_.backend->queued.fetch_sub(1, std::memory_order_relaxed);
-}
-
-bool Session::retry_admission() {
-  if (!admit()) {
-    if (!holds_slots_ || frontend_.backend->has_usable_server()) return false;
-    close("SC");
-    return true;
-  }
-  leave_queue();
+void Session::on_granted() {
+  if (phase_ != Phase::Queued) return;  // closed meanwhile; close() released the slot
+  const Server* s = backend_.find(waiter_.granted);
+  backend_.state->active.take();
+  assign(s);
   queue_ms_ = static_cast<int32_t>(uv_now(worker_.loop()) - phase_start_);
   connect();
-  return true;
+}
+
+void Session::assign(const Server* s) {
+  server_ = s;
+  server_totals_ = &s->state->totals.at(worker_.index());
+  server_totals_->sessions.add();
+  backend_.state->totals.at(worker_.index()).sessions.add();
 }
 
 void Session::connect() {
@@ -142,14 +141,15 @@ void Session::connect() {
   server_tcp_.data = this;
   server_handle_ = ServerHandle::Open;
   uv_tcp_nodelay(&server_tcp_, 1);  // applied when libuv creates the socket
-  auto* req = new uv_connect_t;
+  auto* req = static_cast<uv_connect_t*>(worker_.connect_reqs().get());
   req->data = this;
   int rc = uv_tcp_connect(req, &server_tcp_, reinterpret_cast<const sockaddr*>(&server_->addr),
                           on_connect);
   if (rc != 0) {
-    delete req;
-    if (is_resource_error(rc)) warn_fd_exhaustion(worker_.runtime(), rc);
-    connect_failed(is_resource_error(rc) ? "RC" : "SC");
+    worker_.connect_reqs().put(req);
+    if (is_resource_error(rc)) warn_fd_exhaustion(*runtime_, worker_.index(), rc);
+    connect_failed(is_resource_error(rc) ? Termination::ResourceConnect
+                                         : Termination::ServerRefused);
     return;
   }
   // Asking for reads now merges POLLIN into the connect's epoll registration
@@ -161,26 +161,31 @@ void Session::connect() {
 
 void Session::on_connect(uv_connect_t* req, int status) noexcept {
   auto* s = static_cast<Session*>(req->data);
-  delete req;
+  s->worker_.connect_reqs().put(req);
   // Cancelled: the handle was closed for a retry or for the end of the session.
   if (status == UV_ECANCELED || s->phase_ != Phase::Connecting) return;
   if (status < 0) {
-    s->connect_failed(is_resource_error(status) ? "RC" : "SC");
+    s->connect_failed(is_resource_error(status) ? Termination::ResourceConnect
+                                                : Termination::ServerRefused);
     return;
   }
   s->connect_ms_ = static_cast<int32_t>(uv_now(s->worker_.loop()) - s->phase_start_);
   s->relay_start();
 }
 
-void Session::connect_failed(const char code[2]) {
-  if (retries_ >= frontend_.backend->conf.retries || code[0] == 'R') {
-    close(code);
+void Session::connect_failed(Termination t) {
+  server_totals_->connect_errors.add();
+  backend_.state->totals.at(worker_.index()).connect_errors.add();
+  if (retries_ >= backend_.conf.retries || t == Termination::ResourceConnect) {
+    close(t);
     return;
   }
   ++retries_;
+  server_totals_->retries.add();
+  backend_.state->totals.at(worker_.index()).retries.add();
   phase_ = Phase::TurnAround;
   phase_start_ = uv_now(worker_.loop());
-  std::memcpy(termination_, code, 2);
+  termination_ = t;
   server_handle_ = ServerHandle::ClosingForRetry;
   uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&server_tcp_), on_server_closed_for_retry);
@@ -193,22 +198,30 @@ void Session::on_server_closed_for_retry(uv_handle_t* h) noexcept {
     on_closed(h);
     return;
   }
+  s->redispatch_or_wait();
+}
+
+void Session::redispatch_or_wait() {
   // HAProxy `option redispatch`: the last retry goes to another server, at
   // once; earlier retries wait a turn-around of min(timeout connect, 1s) so
   // a restarting server is not hammered.
-  if (s->frontend_.backend->conf.redispatch && s->retries_ == s->frontend_.backend->conf.retries) {
-    const Server* old = s->server_;
-    const Server* other = s->frontend_.backend->acquire(s->client_hash(), old);
-    if (other) {
-      s->frontend_.backend->release(old);
-      s->worker_.slot_released();
-      s->server_ = other;
-      s->redispatched_ = other != old;
-      s->connect();
+  if (backend_.conf.redispatch && retries_ == backend_.conf.retries) {
+    const Server* old = server_;
+    Backend::Pick other = backend_.acquire(worker_.index(), client_hash(), old);
+    if (other.server) {
+      backend_.release(old);
+      redispatched_ = other.server != old;
+      if (redispatched_) {
+        assign(other.server);
+        server_totals_->redispatches.add();
+        backend_.state->totals.at(worker_.index()).redispatches.add();
+      }
+      server_ = other.server;
+      connect();
       return;
     }
   }
-  s->arm_timer();
+  arm_timer();
 }
 
 void Session::relay_start() {
@@ -217,7 +230,10 @@ void Session::relay_start() {
   client_side_.last_activity = server_side_.last_activity = now;
   flush(server_side_);  // what the client sent while we were connecting
   maybe_shutdown(server_side_);
-  if (server_side_.out.size() < kHighWater) set_reading(client_side_, true);
+  if (server_side_.out.size() < runtime_->config.global.tune.relay_high_water)
+    set_reading(client_side_, true);
+  else
+    hold(client_side_, true);
   arm_timer();  // the server has been read since connect()
 }
 
@@ -230,48 +246,71 @@ void Session::set_reading(Side& side, bool on) {
     uv_read_stop(stream(side));
 }
 
+void Session::hold(Side& from, bool held) {
+  from.held = held && !from.read_eof;
+  set_reading(from, !held);
+}
+
 void Session::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
   // One buffer per loop: libuv calls alloc, read, read_cb in sequence, and
   // every read is written onward or copied out before the callback returns.
   auto* s = static_cast<Session*>(h->data);
-  *buf = uv_buf_init(s->worker_.read_buffer(), Worker::kReadBufferSize);
+  size_t size = Worker::kReadBufferSize;
+  if (h == reinterpret_cast<uv_handle_t*>(&s->client_) && s->phase_ != Phase::Relaying) {
+    // Not connected yet: read no more than tune.bufsize in all (the rest
+    // waits in the kernel), so a queued client costs a bounded buffer.
+    size_t limit = s->runtime_->config.global.tune.bufsize;
+    size = limit - std::min(limit, s->server_side_.out.size());
+  }
+  *buf = uv_buf_init(s->worker_.read_buffer(), static_cast<unsigned>(size));
 }
 
 void Session::on_client_read(uv_stream_t* h, ssize_t nread, const uv_buf_t* buf) noexcept {
   auto* s = static_cast<Session*>(h->data);
-  if (nread > 0)
+  if (nread > 0) {
+    s->count_bytes(false, static_cast<size_t>(nread));
     s->send(s->server_side_, s->client_side_, buf->base, static_cast<size_t>(nread));
-  else
+  } else {
     s->on_read(s->client_side_, s->server_side_, nread);
+  }
 }
 
 void Session::on_server_read(uv_stream_t* h, ssize_t nread, const uv_buf_t* buf) noexcept {
   auto* s = static_cast<Session*>(h->data);
   if (nread > 0) {
-    s->bytes_to_client_ += static_cast<uint64_t>(nread);
+    s->count_bytes(true, static_cast<size_t>(nread));
     s->send(s->client_side_, s->server_side_, buf->base, static_cast<size_t>(nread));
   } else {
     s->on_read(s->server_side_, s->client_side_, nread);
   }
 }
 
+void Session::count_bytes(bool to_client, size_t n) {
+  Counter Totals::*field = to_client ? &Totals::bytes_out : &Totals::bytes_in;
+  (frontend_totals_->*field).add(n);
+  if (server_totals_) (server_totals_->*field).add(n);
+  if (to_client) bytes_to_client_ += n;
+}
+
 void Session::on_read(Side& from, Side& to, ssize_t nread) {
-  if (nread == 0) return;  // EAGAIN
+  if (nread == 0 || nread == UV_ENOBUFS) return;  // EAGAIN, or a zero-sized buffer
   bool relaying = phase_ == Phase::Relaying;
   if (nread != UV_EOF || (phase_ == Phase::Queued)) {
     // A reset, or a client giving up while queued (HAProxy's abortonclose):
     // C = the client, then the phase it left in.
     if (relaying)
-      close(is_client(from) ? "CD" : "SD");
+      close(is_client(from) ? Termination::ClientAbort : Termination::ServerAbort);
     else
-      close(phase_ == Phase::Queued ? "CQ" : "CC");
+      close(phase_ == Phase::Queued ? Termination::ClientAbortQueue
+                                    : Termination::ClientAbortConnect);
     return;
   }
   // Half-close: pass the FIN on once everything before it is written (and,
   // while still connecting, once the server is there).
   set_reading(from, false);
   from.read_eof = true;
-  to.write = HalfClose::ShutdownPending;
+  from.held = false;
+  to.write_state = HalfClose::ShutdownPending;
   if (!relaying) return;
   maybe_shutdown(to);
   maybe_finish();
@@ -289,55 +328,67 @@ void Session::send(Side& to, Side& from, const char* data, size_t n) {
       n -= static_cast<size_t>(r);
       if (n == 0) return;
     } else if (r != UV_EAGAIN) {
-      close(is_client(to) ? "CD" : "SD");
+      close(is_client(to) ? Termination::ClientAbort : Termination::ServerAbort);
       return;
     }
   }
-  if (!to.out.next) to.out.next = new WriteReq{{}, this, is_client(to), {}};
-  to.out.next->data.insert(to.out.next->data.end(), data, data + n);
+  to.out.append(worker_.chunks(), data, n);
   flush(to);
-  if (to.out.size() >= kHighWater) set_reading(from, false);
-}
-
-void Session::flush(Side& to) {
-  if (to.out.inflight || !to.out.next || phase_ != Phase::Relaying) return;
-  WriteReq* w = to.out.inflight = std::exchange(to.out.next, nullptr);
-  w->req.data = w;
-  uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-  int rc = uv_write(&w->req, stream(to), &b, 1, on_write);
-  if (rc != 0) {
-    to.out.inflight = nullptr;
-    delete w;
-    close(is_client(to) ? "CD" : "SD");
+  const conf::Tune& tune = runtime_->config.global.tune;
+  if (phase_ != Phase::Relaying) {
+    if (to.out.size() >= tune.bufsize) set_reading(from, false);
+  } else if (to.out.size() >= tune.relay_high_water) {
+    hold(from, true);
   }
 }
 
+void Session::flush(Side& to) {
+  if (to.write || phase_ != Phase::Relaying) return;
+  uv_buf_t bufs[Outbox::kMaxBufs];
+  int n = to.out.start_write(bufs);
+  if (n == 0) return;
+  to.write = static_cast<uv_write_t*>(worker_.write_reqs().get());
+  to.write->data = this;
+  int rc = uv_write(to.write, stream(to), bufs, static_cast<unsigned>(n), on_write);
+  if (rc != 0) {
+    worker_.write_reqs().put(to.write);
+    to.write = nullptr;
+    close(is_client(to) ? Termination::ClientAbort : Termination::ServerAbort);
+    return;
+  }
+  to.write_mark = stream(to)->write_queue_size;
+}
+
 void Session::on_write(uv_write_t* req, int status) noexcept {
-  auto* w = static_cast<WriteReq*>(req->data);
-  Session* s = w->session;
-  Side& to = w->to_client ? s->client_side_ : s->server_side_;
-  to.out.inflight = nullptr;
-  delete w;
+  auto* s = static_cast<Session*>(req->data);
+  Side& to = req->handle == reinterpret_cast<uv_stream_t*>(&s->client_) ? s->client_side_
+                                                                        : s->server_side_;
+  s->worker_.write_reqs().put(req);
+  to.write = nullptr;
   if (status == UV_ECANCELED) return;  // the session is closing
+  to.out.write_done(s->worker_.chunks());
   s->write_done(to, status);
 }
 
 void Session::write_done(Side& to, int status) {
   if (status < 0) {
-    close(is_client(to) ? "CD" : "SD");
+    close(is_client(to) ? Termination::ClientAbort : Termination::ServerAbort);
     return;
   }
   to.last_activity = uv_now(worker_.loop());
   flush(to);
   Side& from = peer(to);
-  if (to.out.size() < kLowWater) set_reading(from, true);
+  if (from.held && to.out.size() < runtime_->config.global.tune.relay_low_water) {
+    hold(from, false);
+    from.last_activity = to.last_activity;  // its clock starts again now
+  }
   maybe_shutdown(to);
   maybe_finish();
 }
 
 void Session::maybe_shutdown(Side& to) {
-  if (to.write != HalfClose::ShutdownPending || !to.out.empty()) return;
-  to.write = HalfClose::Shut;
+  if (to.write_state != HalfClose::ShutdownPending || !to.out.empty()) return;
+  to.write_state = HalfClose::Shut;
   // The outbox is empty, so libuv holds no write for this socket either: a
   // plain shutdown(2) is what uv_shutdown would end up doing, without its
   // request allocation and the epoll round trip.
@@ -350,96 +401,119 @@ void Session::maybe_shutdown(Side& to) {
 
 void Session::maybe_finish() {
   bool done = client_side_.read_eof && server_side_.read_eof &&
-              client_side_.write == HalfClose::Shut && server_side_.write == HalfClose::Shut;
-  if (done && phase_ == Phase::Relaying) close("--");
+              client_side_.write_state == HalfClose::Shut &&
+              server_side_.write_state == HalfClose::Shut;
+  if (done && phase_ == Phase::Relaying) close(Termination::Normal);
+}
+
+TimerView Session::timer_view() const {
+  TimerView v;
+  switch (phase_) {
+    case Phase::Queued:
+      v.phase = SessionPhase::Queued;
+      break;
+    case Phase::Connecting:
+      v.phase = SessionPhase::Connecting;
+      break;
+    case Phase::TurnAround:
+      v.phase = SessionPhase::TurnAround;
+      break;
+    default:
+      v.phase = SessionPhase::Relaying;
+      break;
+  }
+  v.phase_start = phase_start_;
+  v.client = {client_side_.last_activity, client_side_.held};
+  v.server = {server_side_.last_activity, server_side_.held};
+  v.half_closed = client_side_.read_eof || server_side_.read_eof;
+  return v;
 }
 
 void Session::arm_timer() {
-  const conf::Timeouts& ft = frontend_.conf.timeouts;
-  const conf::Timeouts& bt = frontend_.backend->conf.timeouts;
-  std::optional<uint64_t> deadline;
-  auto earliest = [&](uint64_t since, const std::optional<conf::Duration>& t) {
-    if (!t) return;
-    uint64_t d = since + static_cast<uint64_t>(t->count());
-    if (!deadline || d < *deadline) deadline = d;
-  };
-  switch (phase_) {
-    case Phase::Queued:
-      earliest(phase_start_, bt.queue);
-      break;
-    case Phase::Connecting:
-      earliest(phase_start_, bt.connect);
-      break;
-    case Phase::TurnAround:
-      earliest(phase_start_,
-               std::min(bt.connect.value_or(conf::Duration(1000)), conf::Duration(1000)));
-      break;
-    case Phase::Relaying: {
-      bool half = client_side_.read_eof || server_side_.read_eof;
-      earliest(client_side_.last_activity,
-               half ? ft.client_fin : (bt.tunnel ? bt.tunnel : ft.client));
-      earliest(server_side_.last_activity,
-               half ? bt.server_fin : (bt.tunnel ? bt.tunnel : bt.server));
-      break;
-    }
-    case Phase::Accepted:
-    case Phase::Closing:
-      return;
-  }
+  if (phase_ == Phase::Accepted || phase_ == Phase::Closing) return;
+  auto deadline = next_deadline(timer_view(), frontend_.conf.timeouts, backend_.conf.timeouts);
   if (!deadline) {
     uv_timer_stop(&timer_);
     return;
   }
   uint64_t now = uv_now(worker_.loop());
-  uv_timer_start(&timer_, on_timer, *deadline > now ? *deadline - now : 0, 0);
+  uv_timer_start(&timer_, on_timer, deadline->at > now ? deadline->at - now : 0, 0);
 }
 
 void Session::on_timer(uv_timer_t* t) noexcept {
   static_cast<Session*>(t->data)->timer_fired();
 }
 
+// A write that libuv is still pushing out a little at a time is activity
+// too: its completion alone would come only after the whole outbox left.
+void Session::note_write_progress(Side& side, uint64_t now) {
+  if (!side.write) return;
+  size_t queued = stream(side)->write_queue_size;
+  if (queued < side.write_mark) side.last_activity = now;
+  side.write_mark = queued;
+}
+
 void Session::timer_fired() {
-  const conf::Timeouts& ft = frontend_.conf.timeouts;
-  const conf::Timeouts& bt = frontend_.backend->conf.timeouts;
+  if (phase_ == Phase::Accepted || phase_ == Phase::Closing) return;
   uint64_t now = uv_now(worker_.loop());
-  switch (phase_) {
-    case Phase::Queued:
-      close("sQ");
+  if (phase_ == Phase::Relaying) {
+    note_write_progress(client_side_, now);
+    note_write_progress(server_side_, now);
+  }
+  // The timer is armed lazily: activity since it was set pushes the
+  // deadline back instead of re-arming on every read.
+  auto deadline = next_deadline(timer_view(), frontend_.conf.timeouts, backend_.conf.timeouts);
+  if (!deadline || deadline->at > now) {
+    arm_timer();
+    return;
+  }
+  switch (deadline->what) {
+    case Expiry::Queue:
+      close(Termination::QueueTimeout);
       return;
-    case Phase::Connecting:
-      connect_failed("sC");
+    case Expiry::Connect:
+      connect_failed(Termination::ConnectTimeout);
       return;
-    case Phase::TurnAround:
+    case Expiry::TurnAround:
       connect();
       return;
-    case Phase::Relaying: {
-      // The timer is armed lazily: activity since it was set pushes the
-      // deadline back instead of re-arming on every read.
-      bool half = client_side_.read_eof || server_side_.read_eof;
-      auto expired = [&](const Side& side, const std::optional<conf::Duration>& t) {
-        return t && now >= side.last_activity + static_cast<uint64_t>(t->count());
-      };
-      if (expired(client_side_, half ? ft.client_fin : (bt.tunnel ? bt.tunnel : ft.client))) {
-        close("cD");
-      } else if (expired(server_side_,
-                         half ? bt.server_fin : (bt.tunnel ? bt.tunnel : bt.server))) {
-        close("sD");
-      } else {
-        arm_timer();
-      }
+    case Expiry::Client:
+      close(Termination::ClientTimeout);
       return;
-    }
-    case Phase::Accepted:
-    case Phase::Closing:
+    case Expiry::Server:
+      close(Termination::ServerTimeout);
       return;
   }
 }
 
-void Session::close(const char code[2]) {
+void Session::kill() {
+  switch (phase_) {
+    case Phase::Queued:
+      close(Termination::KilledQueue);
+      return;
+    case Phase::Relaying:
+      close(Termination::KilledData);
+      return;
+    case Phase::Closing:
+      return;
+    default:
+      close(Termination::KilledConnect);
+      return;
+  }
+}
+
+void Session::close(Termination t) {
   if (phase_ == Phase::Closing) return;
-  if (phase_ == Phase::Queued) leave_queue();
+  if (phase_ == Phase::Queued) {
+    // A grant may have raced with the end of the wait: the slot it gave is
+    // this session's, so it goes back.
+    if (ServerState* granted = backend_.state->leave(&waiter_)) {
+      worker_.cancel_grant(&waiter_);
+      granted->release();
+    }
+  }
   phase_ = Phase::Closing;
-  std::memcpy(termination_, code, 2);
+  termination_ = t;
   auto close_handle = [&](void* h, uv_close_cb cb) {
     ++pending_closes_;
     uv_close(static_cast<uv_handle_t*>(h), cb);
@@ -459,11 +533,11 @@ void Session::on_closed(uv_handle_t* h) noexcept {
 }
 
 void Session::finish() {
-  const Runtime& rt = worker_.runtime();
+  const Runtime& rt = *runtime_;
   uint64_t now = uv_now(worker_.loop());
   // As in HAProxy, the counts logged include this session on the frontend
   // side but not on the backend side, which it has already left.
-  if (server_) frontend_.backend->release(server_);
+  if (server_) backend_.release(server_);
   if (!frontend_.log.empty()) {
     AccessRecord r;
     char text[INET6_ADDRSTRLEN] = {};
@@ -472,33 +546,34 @@ void Session::finish() {
     r.client_port = client_port_;
     r.accept_unix_ms = accept_unix_ms_;
     r.frontend = frontend_.conf.name;
-    r.backend = frontend_.backend->conf.name;
+    r.backend = backend_.conf.name;
     if (server_) r.server = server_->conf.name;
     r.queue_ms = queue_ms_;
     r.connect_ms = connect_ms_;
     r.total_ms = static_cast<int64_t>(now - accept_ms_);
     r.bytes_to_client = bytes_to_client_;
-    std::memcpy(r.termination, termination_, 2);
-    r.actconn = rt.active.load(std::memory_order_relaxed);
-    r.feconn = frontend_.active.load(std::memory_order_relaxed);
-    r.beconn = frontend_.backend->active.load(std::memory_order_relaxed);
-    r.srvconn = server_ ? server_->active.load(std::memory_order_relaxed) : 0;
+    std::memcpy(r.termination, code(termination_).data(), 2);
+    r.actconn = rt.process->active.get();
+    r.feconn = frontend_.state->active.get();
+    r.beconn = backend_.state->active.get();
+    r.srvconn = server_ ? server_->state->active.get() : 0;
     r.retries = retries_;
     r.redispatched = redispatched_;
-    r.backend_queue = frontend_.backend->queued.load(std::memory_order_relaxed);
+    // HAProxy's %sq / %bq: how many were served from the queue this
+    // session waited in before it left; 0 for a session that never queued.
+    (waiter_.server ? r.srv_queue : r.backend_queue) = waiter_.processed_before;
     std::string line = format_tcplog(r);
     for (const auto& sink : frontend_.log)
       sink->write(line, Level::Info);
   }
-  if (holds_slots_) {
-    frontend_.active.fetch_sub(1, std::memory_order_acq_rel);
-    rt.active.fetch_sub(1, std::memory_order_acq_rel);
-  }
-  bool released = holds_slots_ || server_;
+  frontend_.state->active.give();
+  rt.process->active.give();
+  // The snapshot may go with this session: keep it until the end.
+  std::shared_ptr<const Runtime> keep = std::move(runtime_);
   Worker& worker = worker_;
   worker.remove(this);
   delete this;
-  if (released) worker.slot_released();
+  worker.slots_released(*keep);
 }
 
 }  // namespace mqlb::lb

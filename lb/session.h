@@ -3,79 +3,72 @@
 // Thread: the worker's that accepted it. Owns its three handles (client,
 // server, timer) with data = this; close() closes them all and the session
 // frees itself in the last close callback, after writing its access line.
+// It holds the snapshot it started in and the process and frontend slots
+// its listener took for it, and releases them through the state objects.
 //
 // Per-byte path: reads land in the worker's shared buffer, go out with
 // uv_try_write, and only what the socket did not take is copied into the
-// destination's Outbox. Above kHighWater the source stops reading until the
-// outbox drains below kLowWater. An idle session owns no buffer.
+// destination's Outbox. Above the high-water mark the source stops reading
+// until the outbox drains below the low-water mark. Before the server is
+// connected at most tune.bufsize bytes are read from the client. An idle
+// session owns no buffer.
 
 #include <sys/socket.h>
 #include <uv.h>
 
 #include <cstdint>
 #include <memory>
-#include <vector>
 
-#include "lb/worker.h"
+#include "lb/outbox.h"
+#include "lb/runtime.h"
+#include "lb/termination.h"
+#include "lb/timeouts.h"
 
 namespace mqlb::lb {
 
-// Bytes waiting to be written to one side. `inflight` is handed to
-// uv_write and must not move; new bytes collect in `next` meanwhile. Both
-// are allocated only while there is something to write.
-class Session;
-struct WriteReq {
-  uv_write_t req;  // req.data = this
-  Session* session;
-  bool to_client;
-  std::vector<char> data;
-};
-struct Outbox {
-  WriteReq* inflight = nullptr;
-  WriteReq* next = nullptr;
-
-  size_t size() const {
-    return (inflight ? inflight->data.size() : 0) + (next ? next->data.size() : 0);
-  }
-  bool empty() const { return inflight == nullptr && next == nullptr; }
-};
+class Worker;
 
 // How one direction of the relay ends (Sōzu-style explicit half-close).
 enum class HalfClose : uint8_t { Open, ShutdownPending, Shut };
 
 class Session {
  public:
-  static constexpr size_t kHighWater = 256 * 1024;
-  static constexpr size_t kLowWater = kHighWater / 2;
-
-  Session(Worker& worker, const Frontend& frontend);
+  // The listener took a process and a frontend slot for it.
+  Session(Worker& worker, std::shared_ptr<const Runtime> runtime, const Frontend& frontend);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
+  // From the worker's free list: no allocation per session once warm.
+  static void* operator new(size_t size);
+  static void operator delete(void* p);
 
-  // Thread: the worker's. Adopts the accepted socket `fd` from `peer`, then
-  // runs admission and connects (or queues).
+  // Adopts the accepted socket `fd` from `peer`, picks a server and
+  // connects, or queues.
   void start(int fd, const sockaddr_storage& peer);
-  // Admission again, for a queued session; returns false if still waiting.
-  bool retry_admission();
-  // Ends the session with termination state `code` (idempotent); the
-  // session frees itself once its handles are closed. The worker calls it
-  // on hard stop.
-  void close(const char code[2]);
+  // The queued session got a server slot (from the worker's inbox).
+  void on_granted();
+  // Hard stop: ends the session now with KQ, KC or KD by phase.
+  void kill();
 
-  SessionLink link;  // in the worker's sessions or its wait queue
-  const Frontend& frontend() const { return frontend_; }
+  struct Link {
+    Session* prev = nullptr;
+    Session* next = nullptr;
+  };
+  Link link;  // in the worker's session list
 
  private:
   enum class Phase : uint8_t { Accepted, Queued, Connecting, TurnAround, Relaying, Closing };
   enum class ServerHandle : uint8_t { None, Open, ClosingForRetry };
 
   struct Side {
-    Outbox out;  // bytes waiting to be written to this side
+    Outbox out;                   // bytes waiting to be written to this side
+    uv_write_t* write = nullptr;  // in flight, from the worker's free list
+    size_t write_mark = 0;        // the stream's write queue size when last seen
     uint64_t last_activity = 0;
     bool reading = false;
     bool read_eof = false;
-    HalfClose write = HalfClose::Open;
+    bool held = false;  // reading stopped by backpressure
+    HalfClose write_state = HalfClose::Open;
   };
 
   static void on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) noexcept;
@@ -87,12 +80,12 @@ class Session {
   static void on_closed(uv_handle_t*) noexcept;
   static void on_server_closed_for_retry(uv_handle_t*) noexcept;
 
-  bool admit();
   uint32_t client_hash() const;  // the key of `balance source`
-  void leave_queue();
-  Side& peer(Side& s) { return is_client(s) ? server_side_ : client_side_; }
+  void enqueue(const Server* pinned);
+  void assign(const Server* s);
   void connect();
-  void connect_failed(const char code[2]);
+  void connect_failed(Termination t);
+  void redispatch_or_wait();
   void relay_start();
   void on_read(Side& from, Side& to, ssize_t nread);
   void send(Side& to, Side& from, const char* data, size_t n);
@@ -102,21 +95,32 @@ class Session {
   void maybe_finish();
   void arm_timer();
   void timer_fired();
+  TimerView timer_view() const;
+  void note_write_progress(Side& side, uint64_t now);
   void set_reading(Side& side, bool on);
+  void hold(Side& from, bool held);
+  void close(Termination t);
   void finish();
+  void count_bytes(bool to_client, size_t n);
   bool is_client(const Side& s) const { return &s == &client_side_; }
+  Side& peer(Side& s) { return is_client(s) ? server_side_ : client_side_; }
   uv_stream_t* stream(Side& s) {
     return reinterpret_cast<uv_stream_t*>(is_client(s) ? &client_ : &server_tcp_);
   }
 
   Worker& worker_;
+  std::shared_ptr<const Runtime> runtime_;
   const Frontend& frontend_;
+  const Backend& backend_;
   const Server* server_ = nullptr;
+  Totals* frontend_totals_;  // this worker's counters
+  Totals* server_totals_ = nullptr;
   uv_tcp_t client_{};
   uv_tcp_t server_tcp_{};
   uv_timer_t timer_{};
   Side client_side_;
   Side server_side_;
+  Waiter waiter_;
 
   uint8_t client_addr_[16] = {};  // compact: an idle session stays small
   uint16_t client_port_ = 0;
@@ -131,9 +135,8 @@ class Session {
   uint8_t pending_closes_ = 0;
   Phase phase_ = Phase::Accepted;
   ServerHandle server_handle_ = ServerHandle::None;
-  bool holds_slots_ = false;  // global + frontend
   bool redispatched_ = false;
-  char termination_[2] = {'-', '-'};
+  Termination termination_ = Termination::Normal;
 };
 
 }  // namespace mqlb::lb

@@ -1,7 +1,8 @@
 #pragma once
-// A worker: one thread, one uv_loop, one SO_REUSEPORT listener per bind,
-// and the sessions accepted on them. Thread: its own; other threads talk to
-// it only through request_*() (an atomic flag plus a uv_async_t).
+// A worker: one thread, one uv_loop, one Listener per bind, and the
+// sessions accepted on them. Thread: its own. Other threads talk to it only
+// through its inbox (post(): a mutex-guarded message vector and a
+// uv_async_t, swapped out in the async callback, never touched per byte).
 
 #include <uv.h>
 
@@ -11,31 +12,20 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
+#include "lb/free_list.h"
+#include "lb/outbox.h"
 #include "lb/runtime.h"
 
 namespace mqlb::lb {
 
+class Listener;
 class Session;
-class Worker;
 
-// Thread: the worker's. A listening socket of ours (SO_REUSEPORT), watched
-// with a uv_poll_t: mqlb calls accept4 itself so that running out of
-// descriptors is counted and handled here, not inside libuv. data = this.
-struct Listener {
-  Worker* worker = nullptr;
-  const Frontend* frontend = nullptr;
-  int fd = -1;
-  uv_poll_t poll{};
-};
-
-// Intrusive list of sessions: no allocation per insert or removal. A
-// session is in exactly one list of its worker at a time.
-struct SessionLink {
-  Session* prev = nullptr;
-  Session* next = nullptr;
-};
+// Intrusive list of sessions (through Session::link): no allocation per
+// insert or removal.
 class SessionList {
  public:
   void push_back(Session* s);
@@ -49,11 +39,20 @@ class SessionList {
   size_t size_ = 0;
 };
 
-class Worker {
+class Worker final : public Waiter::Sink {
  public:
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
-  Worker(std::shared_ptr<const Runtime> runtime, uv_async_t* on_exit);
+  // Inbox messages.
+  struct Drain {};         // close listeners; exit when the last session ends
+  struct HardStop {};      // close every session now, then exit
+  struct ResumeAccept {};  // a process or frontend slot was released
+  struct Grant {           // a queued session of this worker got a server slot
+    Waiter* waiter;
+  };
+  using Message = std::variant<Drain, HardStop, ResumeAccept, Grant>;
+
+  Worker(unsigned index, std::shared_ptr<const Runtime> runtime, uv_async_t* on_exit);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -65,37 +64,45 @@ class Worker {
   void join();
   bool finished() const { return finished_.load(); }
 
-  // From any thread.
-  void request_drain();       // close listeners; exit when the last session ends
-  void request_hard_stop();   // close every session now, then exit
-  void request_queue_wake();  // a slot freed somewhere: retry queued sessions
+  // Any thread.
+  void post(Message m);
+  // Any thread, under the waiter's queue lock (Waiter::Sink).
+  void on_granted(Waiter* w) override;
 
   // Thread: the worker's.
+  unsigned index() const { return index_; }
   uv_loop_t* loop() { return &loop_; }
-  const Runtime& runtime() const { return *runtime_; }
   char* read_buffer() { return read_buffer_.data(); }
+  Outbox::ChunkList& chunks() { return chunks_; }
+  FreeList<sizeof(uv_write_t), 1024>& write_reqs() { return write_reqs_; }
+  FreeList<sizeof(uv_connect_t), 256>& connect_reqs() { return connect_reqs_; }
+  bool draining() const { return draining_; }
   void add(Session* s);
   void remove(Session* s);
-  void enqueue(Session* s);
-  void dequeue(Session* s);
-  // Tells every worker that a slot was released, if anyone is waiting.
-  void slot_released();
+  // A session that was granted a slot is closing: drop the grant still in
+  // the inbox, if it is there (it may be in the batch being handled).
+  void cancel_grant(Waiter* w);
+  // A process or frontend slot of `rt` was released: wake the workers whose
+  // listeners wait for one.
+  void slots_released(const Runtime& rt);
+  // Out of descriptors on accept: refuse one waiting connection of
+  // `listen_fd` with the reserve descriptor, or pause accepting for a
+  // moment. Returns whether accepting may go on.
+  bool shed_one(int listen_fd, int error);
 
-  // Set by main before start(): every worker, to wake their queues.
+  // Set by the control thread before start(): every worker.
   std::vector<Worker*> peers;
 
  private:
   static void on_async(uv_async_t* h) noexcept;
-  static void on_listener_readable(uv_poll_t* poll, int status, int events) noexcept;
   static void on_accept_resume(uv_timer_t* timer) noexcept;
-  void handle_requests();
-  // Accepts up to one batch; true when the batch was full (more may wait).
-  bool accept_all(Listener& l);
-  bool shed_one(Listener& l, int error);
+  void handle(const Message& m);
+  void hard_stop();
+  void drain();
   void close_listeners();
   void maybe_exit();
-  void notify(std::atomic<bool>& flag);
 
+  unsigned index_;
   std::shared_ptr<const Runtime> runtime_;
   uv_async_t* on_exit_;  // the control thread's; sent when this loop ends
   uv_loop_t loop_{};
@@ -107,23 +114,23 @@ class Worker {
   int reserve_fd_ = -1;
   uv_timer_t accept_resume_{};  // restarts paused listeners after EMFILE
   std::array<char, kReadBufferSize> read_buffer_{};
+  Outbox::ChunkList chunks_;
+  FreeList<sizeof(uv_write_t), 1024> write_reqs_;
+  FreeList<sizeof(uv_connect_t), 256> connect_reqs_;
   std::thread thread_;
 
-  // Guards async_ against a send after it was closed (the loop exiting).
-  std::mutex async_mutex_;
-  bool async_closed_ = false;
+  std::mutex inbox_mutex_;  // guards inbox_ and async_closed_
+  std::vector<Message> inbox_;
+  bool async_closed_ = false;  // no uv_async_send after the handle closed
+  std::atomic<bool> resume_posted_{false};
   std::atomic<bool> finished_{false};
-  std::atomic<bool> drain_requested_{false};
-  std::atomic<bool> hard_stop_requested_{false};
-  std::atomic<bool> queue_wake_requested_{false};
   bool draining_ = false;
   bool exiting_ = false;
-  SessionList sessions_;  // admitted, connecting, relaying or closing
-  SessionList queue_;     // FIFO of sessions waiting for a slot
+  SessionList sessions_;
 };
 
-// Counts a connection lost to EMFILE/ENFILE (accept or connect) and warns
-// at most once a second.
-void warn_fd_exhaustion(const Runtime& rt, int status);
+// Counts a connection lost to EMFILE/ENFILE (accept or connect) for worker
+// `worker` and warns at most once a second.
+void warn_fd_exhaustion(const Runtime& rt, unsigned worker, int status);
 
 }  // namespace mqlb::lb

@@ -1,7 +1,8 @@
 // File descriptors (DESIGN.md §4). Under a hard limit of 64 mqlb warns that
-// maxconn does not fit and lowers it; when accept fails with EMFILE it says
-// so, keeps its live sessions, and accepts again once descriptors free up.
-// Needs util-linux prlimit.
+// maxconn does not fit and lowers it (two descriptors per session, as
+// HAProxy); when accept fails with EMFILE it says so, keeps its live
+// sessions, and accepts again once descriptors free up; under the same
+// limit it holds as many idle sessions as HAProxy. Needs util-linux prlimit.
 #include <catch2/catch.hpp>
 
 #include <sstream>
@@ -64,41 +65,49 @@ nlohmann::json config_wanting_1000(uint16_t backend_port) {
 
 }  // namespace
 
+// The maxconn mqlb says it lowered to, from "lowering maxconn to N".
+long lowered_maxconn(const std::string& log) {
+  const std::string marker = "lowering maxconn to ";
+  const auto at = log.find(marker);
+  if (at == std::string::npos) return -1;
+  return std::stol(log.substr(at + marker.size()));
+}
+
 TEST_CASE("under a hard limit of 64 descriptors mqlb lowers maxconn and survives a flood",
           "[integration][descriptors]") {
   TempDir dir;
   ScriptedServer backend(scripts::echo());
   Mqlb lb(dir, config_wanting_1000(backend.port()), kHardLimit64);
   CHECK(has_warning_with(lb.stderr_text(), {"maxconn"}));
+  const long maxconn = lowered_maxconn(lb.stderr_text());
+  INFO("lowered maxconn " << maxconn);
+  REQUIRE(maxconn > 2);
+  REQUIRE(maxconn < 32);  // two descriptors a session under 64
 
   Socket established = echoed_session(lb.port(), "first");
 
-  // A hundred clients at once, far more than the lowered maxconn: the excess
-  // waits in the queue or, once the queue is full too, is turned away (PQ).
-  // The lowered maxconn budgets the queue's descriptors as well, so mqlb
-  // does not run out of them here (the next test takes them away).
+  // A hundred clients at once, far more than the lowered maxconn: mqlb
+  // takes maxconn of them and leaves the rest in the kernel's backlog, so
+  // it never runs out of descriptors (the next test takes them away).
   std::vector<Socket> crowd = flood(lb.port(), 100);
-  CHECK(wait_until(
-      [&] {
-        for (const auto& line : lb.access_lines())
-          if (line.termination == "PQ") return true;
-        return false;
-      },
-      Millis(10000)));
+  CHECK(crowd.size() == 100);
+  CHECK(wait_until([&] { return lb.open_fds() >= 2 * maxconn; }, Millis(5000)));
   CHECK_FALSE(has_warning_with(lb.stderr_text(), {"EMFILE", "ENFILE"}));
   established.send_all("still relaying");
   CHECK(established.receive_exactly(14) == "still relaying");
 
   crowd.clear();
+  // Every one of the hundred is served in turn and logged once.
+  lb.wait_for_access_lines(100, Millis(30000));
   CHECK(wait_until([&] { return new_session_works(lb.port()); }, Millis(15000), Millis(100)));
   established.send_all("and still");
   CHECK(established.receive_exactly(9) == "and still");
+  CHECK_FALSE(has_warning_with(lb.stderr_text(), {"EMFILE", "ENFILE"}));
 
-  // The queue counters in the access log stay plausible (none wrapped).
   for (const auto& line : lb.access_lines()) {
     INFO(line.raw);
-    CHECK(line.server_queue <= 100);
-    CHECK(line.backend_queue <= 100);
+    CHECK(line.actconn <= maxconn);
+    CHECK(line.termination == "--");
   }
 }
 
@@ -133,4 +142,71 @@ TEST_CASE("accept failing with EMFILE is reported and mqlb recovers by itself",
   CHECK(wait_until([&] { return new_session_works(lb.port()); }, Millis(15000), Millis(100)));
   established.send_all("and still");
   CHECK(established.receive_exactly(9) == "and still");
+}
+
+namespace {
+
+// How many of `count` clients get a byte echoed through the proxy on
+// `port` and stay connected; the sockets are kept in `held`.
+int hold_sessions(uint16_t port, int count, std::vector<Socket>& held) {
+  int working = 0;
+  for (int n = 0; n < count; ++n) {
+    int error = 0;
+    Socket client = Socket::try_connect(port, Millis(2000), error);
+    if (error != 0) continue;
+    try {
+      client.send_all("x", Millis(2000));
+      if (client.receive_exactly(1, Millis(2000)) == "x") ++working;
+    } catch (const std::exception&) {
+      continue;
+    }
+    held.push_back(std::move(client));
+  }
+  return working;
+}
+
+}  // namespace
+
+TEST_CASE("under a limit of 2100 descriptors mqlb holds 1000 sessions as HAProxy does",
+          "[integration][descriptors]") {
+  TempDir dir;
+  ScriptedServer backend(scripts::echo());
+  const std::vector<std::string> limit = {"prlimit", "--nofile=2100:2100"};
+  constexpr int kSessions = 1000;
+
+  // HAProxy 2.6 with the same maxconn, under the same limit.
+  const uint16_t haproxy_port = free_port();
+  const std::string haproxy_cfg =
+      dir.write("haproxy.cfg",
+                "global\n  maxconn 1000\n"
+                "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n"
+                "  timeout server 60s\n"
+                "frontend fe\n  bind 127.0.0.1:" +
+                    std::to_string(haproxy_port) +
+                    "\n  default_backend be\n"
+                    "backend be\n  server b1 127.0.0.1:" +
+                    std::to_string(backend.port()) + "\n")
+          .string();
+  int through_haproxy = 0;
+  {
+    std::vector<std::string> argv = limit;
+    argv.insert(argv.end(), {"haproxy", "-db", "-f", haproxy_cfg});
+    Process haproxy(dir, "haproxy", argv);
+    REQUIRE(wait_until([&] { return is_listening(haproxy_port); }, Millis(10000)));
+    std::vector<Socket> held;
+    through_haproxy = hold_sessions(haproxy_port, kSessions, held);
+    INFO(haproxy.stderr_text());
+    CHECK(through_haproxy == kSessions);
+  }
+
+  nlohmann::json config = basic_config(free_port(), {{"b1", backend.port()}});
+  config["global"]["maxconn"] = kSessions;
+  config["defaults"]["log"] = nlohmann::json::array();  // no log descriptors either way
+  Mqlb lb(dir, config, {.launcher = limit});
+  CHECK_FALSE(has_warning_with(lb.stderr_text(), {"maxconn"}));
+  std::vector<Socket> held;
+  const int through_mqlb = hold_sessions(lb.port(), kSessions, held);
+  CHECK(through_mqlb == kSessions);
+  CHECK(through_mqlb == through_haproxy);
+  CHECK_FALSE(has_warning_with(lb.stderr_text(), {"EMFILE", "ENFILE"}));
 }

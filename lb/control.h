@@ -1,0 +1,49 @@
+#pragma once
+// The control thread: starts the workers, owns the long-lived state
+// registry, and turns signals into worker messages (drain on SIGTERM with
+// the hard-stop timer, hard stop on SIGINT). Thread: main; run() returns
+// when every worker has ended.
+
+#include <uv.h>
+
+#include <memory>
+#include <vector>
+
+#include "lb/runtime.h"
+#include "lb/state.h"
+
+namespace mqlb::lb {
+
+class Worker;
+
+class Control {
+ public:
+  Control(std::unique_ptr<StateRegistry> registry, std::shared_ptr<const Runtime> runtime);
+  ~Control();
+  Control(const Control&) = delete;
+  Control& operator=(const Control&) = delete;
+
+  // Binds, starts the workers and runs until they end: 0, or 1 when a bind
+  // failed (nothing is left listening then).
+  int run();
+
+ private:
+  static void on_signal(uv_signal_t* h, int signum) noexcept;
+  static void on_worker_exit(uv_async_t* h) noexcept;
+  static void on_hard_stop(uv_timer_t* h) noexcept;
+  void handle_signal(int signum);
+  void broadcast_hard_stop();
+  void check_exit();
+  void shutdown_loop();
+
+  std::unique_ptr<StateRegistry> registry_;
+  std::shared_ptr<const Runtime> runtime_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  uv_loop_t loop_{};
+  uv_async_t worker_exit_{};
+  uv_signal_t sigterm_{}, sigint_{}, sighup_{};
+  uv_timer_t hard_stop_{};
+  bool stopping_ = false;
+};
+
+}  // namespace mqlb::lb

@@ -1,0 +1,69 @@
+#pragma once
+// A listening socket of one frontend bind on one worker: our own socket
+// (SO_REUSEPORT, so each worker has its own accept queue) watched with a
+// uv_poll_t, and accept4 called by mqlb itself so that running out of
+// descriptors is counted and handled here, not inside libuv. Before each
+// accept it takes a process and a frontend slot; when either limit is
+// reached it stops accepting and the kernel's backlog holds the excess
+// (HAProxy's maxconn) until a released slot resumes it.
+// Thread: its worker's. Owned by the worker; poll.data = this.
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "conf/config.h"
+
+namespace mqlb::lb {
+
+class Worker;
+struct Frontend;
+struct Runtime;
+
+class Listener {
+ public:
+  // `frontend` belongs to `runtime`, which sessions accepted here will hold.
+  Listener(Worker& worker, std::shared_ptr<const Runtime> runtime, const Frontend& frontend,
+           const conf::Bind& bind);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  // Binds and listens; an error text naming the bind, or empty.
+  std::string open();
+  // Accepts up to one batch; true when the batch was full (more may wait).
+  bool accept_batch();
+  // Stops for good (drain, stop); the socket closes with the handle.
+  void close();
+  bool closed() const { return fd_ < 0 || closing_; }
+
+  // Out of descriptors: stop watching for a moment (Worker's accept pause).
+  void pause();
+  void resume();
+  // Full process or frontend: true when this listener is waiting for a
+  // released slot. resume_if_room() resumes it when there is room again.
+  bool limited() const { return limited_; }
+  bool resume_if_room();
+
+  const Frontend& frontend() const { return frontend_; }
+
+ private:
+  static void on_readable(uv_poll_t* poll, int status, int events) noexcept;
+  bool take_slots();
+  void give_slots();
+  bool has_room() const;
+  void wait_for_room();
+
+  Worker& worker_;
+  std::shared_ptr<const Runtime> runtime_;
+  const Frontend& frontend_;
+  conf::Bind bind_;
+  int fd_ = -1;
+  uv_poll_t poll_{};
+  bool polling_ = false;
+  bool limited_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace mqlb::lb

@@ -1,0 +1,264 @@
+#pragma once
+// Long-lived state: what outlives a configuration snapshot (DESIGN.md §1,
+// §3). One object per name (process, frontend, backend, "backend/server"),
+// kept by a StateRegistry on the control thread and pointed at by every
+// snapshot that has the name, so live counts, queues, health and counters
+// carry over a reload. Thread: any (atomics and the backend queue lock).
+//
+// Three kinds of field, told apart by type:
+//   Gauge          a live count all workers agree on (maxconn, leastconn),
+//                  alone on its cache line;
+//   PerWorker<T>   counters that only grow, one T per worker, written by
+//                  that worker alone and summed when read;
+//   plain atomics  state set by the control thread (health, admin, weight).
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace mqlb::lb {
+
+inline constexpr size_t kCacheLine = 64;
+
+// A live count checked against a limit. Taking a slot is a compare-and-swap
+// below the limit, so a full gauge is never overshot and needs no undo.
+class alignas(kCacheLine) Gauge {
+ public:
+  // One slot, or none when `limit` is reached (0 = no limit).
+  bool try_take(uint32_t limit) {
+    uint32_t n = n_.load(std::memory_order_relaxed);
+    do {
+      if (limit != 0 && n >= limit) return false;
+    } while (!n_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel));
+    return true;
+  }
+  void take() { n_.fetch_add(1, std::memory_order_acq_rel); }
+  void give() { n_.fetch_sub(1, std::memory_order_acq_rel); }
+  uint32_t get() const { return n_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint32_t> n_{0};
+};
+
+// A counter with one writer: a relaxed load and store, no read-modify-write.
+class Counter {
+ public:
+  void add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+// What one worker adds up for one frontend, backend or server.
+struct alignas(kCacheLine) Totals {
+  Counter sessions;        // sessions accepted (frontend) or assigned (backend, server)
+  Counter bytes_in;        // client to server
+  Counter bytes_out;       // server to client
+  Counter connect_errors;  // failed connection attempts
+  Counter retries;
+  Counter redispatches;
+  Counter refused_fd;  // connections lost to EMFILE/ENFILE
+};
+
+// One T per worker, indexed by the worker's number.
+template <typename T>
+class PerWorker {
+ public:
+  explicit PerWorker(unsigned workers) : n_(workers), v_(std::make_unique<T[]>(workers)) {}
+  T& at(unsigned worker) { return v_[worker]; }
+  unsigned size() const { return n_; }
+  // Sum of `field` over every worker, e.g. sum(&Totals::bytes_in).
+  uint64_t sum(Counter T::*field) const {
+    uint64_t s = 0;
+    for (unsigned i = 0; i < n_; ++i)
+      s += (v_[i].*field).get();
+    return s;
+  }
+
+ private:
+  unsigned n_;
+  std::unique_ptr<T[]> v_;
+};
+
+class ServerState;
+
+// A session waiting for a server slot. It lives inside the session; other
+// threads touch it only under its backend's queue lock, and a grant hands
+// it to its worker through `sink`.
+struct Waiter {
+  class Sink {
+   public:
+    // Called under the queue lock: `w` now holds a slot of w->granted.
+    virtual void on_granted(Waiter* w) = 0;
+
+   protected:
+    ~Sink() = default;
+  };
+
+  Sink* sink = nullptr;
+  void* owner = nullptr;          // the waiting session, for its sink
+  ServerState* server = nullptr;  // waits for this server only (a source pick), or null
+  ServerState* granted = nullptr;
+  uint64_t ticket = 0;     // arrival order within the backend
+  uint64_t queue_idx = 0;  // its queue's served count when it joined
+  // Waiters served from its queue while it waited (HAProxy's %sq / %bq),
+  // set when it leaves the queue.
+  uint32_t processed_before = 0;
+  Waiter* prev = nullptr;
+  Waiter* next = nullptr;
+  bool queued = false;
+};
+
+// FIFO of waiters; intrusive, so joining and leaving allocate nothing.
+class WaitQueue {
+ public:
+  void push_back(Waiter* w);
+  // `served`: it leaves because it got a slot (counted for %sq / %bq).
+  void remove(Waiter* w, bool served);
+  Waiter* front() const { return head_; }
+  uint32_t size() const { return size_.load(std::memory_order_relaxed); }
+  // Read without the lock by releasers deciding whether to look.
+  const std::atomic<uint32_t>& size_atomic() const { return size_; }
+
+ private:
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
+  uint64_t served_ = 0;
+  std::atomic<uint32_t> size_{0};
+};
+
+enum class Health : uint8_t { Up, Down };
+enum class AdminState : uint8_t { Ready, Drain, Maint };
+
+class BackendState;
+
+// Thread: any. Keyed by "backend/server" and address: a server whose
+// address changed is a new server.
+class ServerState {
+ public:
+  ServerState(std::shared_ptr<BackendState> backend, std::string id, std::string address,
+              unsigned workers);
+
+ private:
+  std::shared_ptr<BackendState> backend_owner_;  // declared first: `backend` refers to it
+
+ public:
+  BackendState& backend;
+  const std::string id;              // "backend/server"
+  const std::string address;         // "host:port" as configured, part of the identity
+  Gauge active;                      // live sessions holding a slot
+  std::atomic<uint32_t> maxconn{0};  // 0 = no limit; from the snapshot
+  PerWorker<Totals> totals;
+  WaitQueue queue;  // guarded by backend.queue_mutex
+
+  Health health() const { return health_.load(std::memory_order_acquire); }
+  AdminState admin() const { return admin_.load(std::memory_order_acquire); }
+  uint32_t weight() const { return weight_.load(std::memory_order_acquire); }
+  bool usable() const {
+    return admin() == AdminState::Ready && health() == Health::Up && weight() > 0;
+  }
+  bool try_take() { return active.try_take(maxconn.load(std::memory_order_relaxed)); }
+  // Each change bumps the backend's generation, so workers rebuild their
+  // cached schedule before the next pick.
+  void set_health(Health h);
+  void set_admin(AdminState a);
+  void set_weight(uint32_t w);
+
+  // Frees a slot; the oldest waiter for this server or its backend gets it.
+  void release();
+
+ private:
+  std::atomic<Health> health_{Health::Up};
+  std::atomic<AdminState> admin_{AdminState::Ready};
+  std::atomic<uint32_t> weight_{1};
+};
+
+// Thread: any.
+class BackendState {
+ public:
+  BackendState(std::string name, unsigned workers);
+
+  const std::string name;
+  Gauge active;
+  PerWorker<Totals> totals;
+  // Bumped on every change of a server's health, admin state or weight.
+  std::atomic<uint64_t> generation{0};
+
+  // The round-robin sequence: one step per pick, shared by all workers, so
+  // sequential sessions alternate whichever worker accepted them.
+  uint64_t next_sequence() { return sequence_.n.fetch_add(1, std::memory_order_relaxed); }
+
+  // Queues. A waiter for any server of the backend queues here, one for a
+  // given server in that server's queue; both under queue_mutex.
+  std::mutex queue_mutex;
+  WaitQueue queue;
+
+  // Joins the queue for w->server (or the backend's). The caller then
+  // issues a seq_cst fence and tries once more for a slot, since one may
+  // have been released before the waiter was visible (ServerState::release
+  // fences between giving the slot and looking at the queues).
+  void enqueue(Waiter* w);
+  // Leaves the queue. Returns the server it was granted meanwhile (the
+  // grant is then on its way to the waiter's sink), or null.
+  ServerState* leave(Waiter* w);
+  // Hands free slots of `s` to the oldest waiters for `s` or the backend.
+  void dispatch(ServerState& s);
+
+  uint32_t queued() const;  // every queue of the backend
+
+ private:
+  struct alignas(kCacheLine) Sequence {
+    std::atomic<uint64_t> n{0};
+  } sequence_;
+  uint64_t next_ticket_ = 0;          // under queue_mutex
+  std::atomic<uint32_t> waiting_{0};  // waiters in every queue of the backend
+};
+
+// Thread: any.
+class FrontendState {
+ public:
+  FrontendState(std::string name, unsigned workers) : name(std::move(name)), totals(workers) {}
+  const std::string name;
+  Gauge active;
+  PerWorker<Totals> totals;
+};
+
+// Thread: any.
+class ProcessState {
+ public:
+  explicit ProcessState(unsigned workers) : totals(workers) {}
+  Gauge active;  // sessions of the whole process
+  PerWorker<Totals> totals;
+  // Listeners paused because the process or their frontend is full; a
+  // released slot wakes the workers that hold them.
+  std::atomic<uint32_t> paused_listeners{0};
+};
+
+// Thread: control. Hands out the state for a name, creating it on first
+// use; a reload asks again with the same names and gets the same objects.
+class StateRegistry {
+ public:
+  explicit StateRegistry(unsigned workers);
+
+  unsigned workers() const { return workers_; }
+  std::shared_ptr<ProcessState> process() const { return process_; }
+  std::shared_ptr<FrontendState> frontend(const std::string& name);
+  std::shared_ptr<BackendState> backend(const std::string& name);
+  std::shared_ptr<ServerState> server(const std::shared_ptr<BackendState>& backend,
+                                      const std::string& name, const std::string& address);
+
+ private:
+  unsigned workers_;
+  std::shared_ptr<ProcessState> process_;
+  std::map<std::string, std::shared_ptr<FrontendState>> frontends_;
+  std::map<std::string, std::shared_ptr<BackendState>> backends_;
+  std::map<std::string, std::shared_ptr<ServerState>> servers_;
+};
+
+}  // namespace mqlb::lb
