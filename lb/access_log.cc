@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 namespace mqlb::lb {
 
@@ -15,9 +16,9 @@ int64_t unix_now_ms() {
 struct tm local_time(int64_t unix_ms) {
   // localtime_r takes glibc's time zone lock: convert once per second and
   // per thread, not once per access line.
-  thread_local time_t cached_secs = -1;
+  thread_local time_t cached_secs = std::numeric_limits<time_t>::min();  // none yet
   thread_local tm cached{};
-  time_t secs = static_cast<time_t>(unix_ms / 1000);
+  time_t secs = static_cast<time_t>(unix_ms / 1000 - (unix_ms % 1000 < 0 ? 1 : 0));
   if (secs != cached_secs) {
     localtime_r(&secs, &cached);
     cached_secs = secs;
@@ -34,8 +35,10 @@ const char* month_abbrev(int month) {
 std::string format_accept_date(int64_t unix_ms) {
   tm t = local_time(unix_ms);
   char out[40];
+  int ms = static_cast<int>(unix_ms % 1000);
+  if (ms < 0) ms += 1000;
   snprintf(out, sizeof out, "%02d/%s/%04d:%02d:%02d:%02d.%03d", t.tm_mday, month_abbrev(t.tm_mon),
-           t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(unix_ms % 1000));
+           t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec, ms);
   return out;
 }
 

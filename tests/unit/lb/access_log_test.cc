@@ -101,6 +101,11 @@ TEST_CASE("accept date is zero padded to the millisecond", "[access_log]") {
   CHECK(format_accept_date(0) == "01/Jan/1970:00:00:00.000");
 }
 
+TEST_CASE("accept date before the epoch rounds down to the previous second", "[access_log]") {
+  use_timezone("UTC");
+  CHECK(format_accept_date(-1) == "31/Dec/1969:23:59:59.999");
+}
+
 TEST_CASE("accept date is in local time", "[access_log]") {
   use_timezone("CET-1");  // POSIX: one hour east of UTC
   CHECK(format_accept_date(kAccept) == "22/Nov/2026:15:26:36.448");
