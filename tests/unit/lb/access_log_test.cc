@@ -1,9 +1,12 @@
-// format_tcplog: HAProxy's `option tcplog` line, byte for byte.
+// append_tcplog / format_tcplog: HAProxy's `option tcplog` line, byte for byte.
 #include "lb/access_log.h"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
+#include <string>
+#include <string_view>
 
 namespace mqlb::lb {
 namespace {
@@ -92,6 +95,63 @@ TEST_CASE("tcplog line carries termination state and queue lengths", "[access_lo
   CHECK(format_tcplog(r) ==
         "127.0.0.1:51234 [22/Nov/2026:14:26:36.448] mqtt mqtt/b1 120/-1/5012 342 SD 3/2/1/1/0 "
         "7/9");
+}
+
+TEST_CASE("tcplog line appends to what the buffer holds and adds no newline", "[access_log]") {
+  use_timezone("UTC");
+  std::string out = "earlier line\n";
+  append_tcplog(served_session(), out);
+  CHECK(out ==
+        "earlier line\n"
+        "127.0.0.1:51234 [22/Nov/2026:14:26:36.448] mqtt mqtt/b1 0/1/5012 342 -- 3/2/1/1/0 0/0");
+  const std::string line = format_tcplog(served_session());
+  append_tcplog(served_session(), out);
+  CHECK(out == "earlier line\n" + line + line);
+}
+
+TEST_CASE("tcplog line fills a buffer with room without moving it", "[access_log]") {
+  use_timezone("UTC");
+  std::string out;
+  out.reserve(4096);
+  const char* data = out.data();
+  for (int i = 0; i < 10; ++i)
+    append_tcplog(served_session(), out);
+  CHECK(out.data() == data);
+  CHECK(out.size() == 10 * format_tcplog(served_session()).size());
+}
+
+TEST_CASE("tcplog line prints the widest numbers in full", "[access_log]") {
+  use_timezone("UTC");
+  AccessRecord r = served_session();
+  r.client_addr = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";  // longest inet_ntop text
+  r.client_port = 65535;
+  r.queue_ms = INT64_MIN;
+  r.connect_ms = INT64_MAX;
+  r.total_ms = INT64_MAX;
+  r.bytes_to_client = UINT64_MAX;
+  r.actconn = r.feconn = r.beconn = r.srvconn = r.retries = UINT32_MAX;
+  r.srv_queue = r.backend_queue = UINT32_MAX;
+  r.redispatched = true;
+  CHECK(format_tcplog(r) ==
+        "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535 [22/Nov/2026:14:26:36.448] mqtt "
+        "mqtt/b1 -9223372036854775808/9223372036854775807/9223372036854775807 "
+        "18446744073709551615 -- 4294967295/4294967295/4294967295/4294967295/+4294967295 "
+        "4294967295/4294967295");
+}
+
+TEST_CASE("client address takes C strings std::string and string views", "[access_log]") {
+  AccessRecord r;
+  CHECK(r.client_addr.empty());
+  const char text[46] = "10.0.0.5";
+  r.client_addr = text;
+  CHECK(r.client_addr.view() == "10.0.0.5");
+  r.client_addr = std::string("2001:db8::1");
+  CHECK(r.client_addr.view() == "2001:db8::1");
+  r.client_addr = std::string_view("::1");
+  CHECK(r.client_addr.view() == "::1");
+  CHECK(r.client_addr.size() == 3);
+  r.client_addr = std::string(60, 'x');  // longer than any address: cut, never overrun
+  CHECK(r.client_addr.size() == AddressText::kCapacity - 1);
 }
 
 TEST_CASE("accept date is zero padded to the millisecond", "[access_log]") {
