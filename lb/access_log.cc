@@ -96,11 +96,9 @@ void append_tcplog(const AccessRecord& r, std::string& out) {
               server.size() + kFixedPartsMax);
   char buf[kFixedPartsMax];
 
-  // %ci:%cp [%t]
-  const bool v6 = r.client_addr.view().find(':') != std::string_view::npos;
-  if (v6) out += '[';
+  // %ci:%cp [%t]. An IPv6 %ci has no brackets: haproxy 2.6.12 logs a
+  // client of a `bind [::1]:PORT` as "::1:40000".
   out += r.client_addr.view();
-  if (v6) out += ']';
   char* p = buf;
   *p++ = ':';
   p = put_number(p, r.client_port);

@@ -53,7 +53,8 @@ struct AccessRecord {
   uint32_t srv_queue = 0, backend_queue = 0;
 };
 
-// Appends the line (no newline) to `out`.
+// Appends the line (no newline) to `out`. As HAProxy 2.6 does, an IPv6
+// client is printed without brackets: "::1:40000".
 void append_tcplog(const AccessRecord& r, std::string& out);
 std::string format_tcplog(const AccessRecord& r);
 

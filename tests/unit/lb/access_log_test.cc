@@ -61,14 +61,19 @@ TEST_CASE("tcplog line without a server shows NOSRV and -1 timers", "[access_log
         "0/4");
 }
 
-TEST_CASE("tcplog line puts an IPv6 client in brackets", "[access_log]") {
+TEST_CASE("tcplog line prints an IPv6 client without brackets as HAProxy 2.6 does",
+          "[access_log]") {
   use_timezone("UTC");
   AccessRecord r = served_session();
   r.client_addr = "2001:db8::7";
   r.client_port = 40000;
   CHECK(format_tcplog(r) ==
-        "[2001:db8::7]:40000 [22/Nov/2026:14:26:36.448] mqtt mqtt/b1 0/1/5012 342 -- 3/2/1/1/0 "
+        "2001:db8::7:40000 [22/Nov/2026:14:26:36.448] mqtt mqtt/b1 0/1/5012 342 -- 3/2/1/1/0 "
         "0/0");
+  r.client_addr = "::1";
+  CHECK(format_tcplog(r).rfind("::1:40000 [22/Nov/2026:14:26:36.448] ", 0) == 0);
+  r.client_addr = "::ffff:127.0.0.1";  // a v4 client of a dual-stack bind
+  CHECK(format_tcplog(r).rfind("::ffff:127.0.0.1:40000 [", 0) == 0);
 }
 
 TEST_CASE("tcplog line marks a redispatched session with a plus before the retries",
@@ -133,7 +138,7 @@ TEST_CASE("tcplog line prints the widest numbers in full", "[access_log]") {
   r.srv_queue = r.backend_queue = UINT32_MAX;
   r.redispatched = true;
   CHECK(format_tcplog(r) ==
-        "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535 [22/Nov/2026:14:26:36.448] mqtt "
+        "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255:65535 [22/Nov/2026:14:26:36.448] mqtt "
         "mqtt/b1 -9223372036854775808/9223372036854775807/9223372036854775807 "
         "18446744073709551615 -- 4294967295/4294967295/4294967295/4294967295/+4294967295 "
         "4294967295/4294967295");
