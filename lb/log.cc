@@ -3,108 +3,240 @@
 #include "lb/access_log.h"
 
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <deque>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 
 namespace mqlb::lb {
 namespace {
 
-void write_all(int fd, std::string_view s) {
-  while (!s.empty()) {
-    ssize_t n = ::write(fd, s.data(), s.size());
-    if (n <= 0) return;  // a closed stdout must not stop the proxy
-    s.remove_prefix(static_cast<size_t>(n));
-  }
+// Used batch buffers the writer keeps for producers to fill again.
+constexpr size_t kSpareBuffers = 8;
+constexpr auto kExitBound = std::chrono::seconds(2);
+
+void append_number(std::string& out, long long value) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
 }
 
-// The one thread that writes to stdout and stderr. Producers hold the mutex
-// only to append a line (per session, never per byte).
-class StreamWriter {
- public:
-  static constexpr size_t kMaxLines = 16384;
-
-  static StreamWriter& get() {
-    static StreamWriter writer;
-    return writer;
-  }
-
-  void push(int fd, std::string line) {
-    std::lock_guard lock(mutex_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-    if (queue_.size() >= kMaxLines) {
-      ++dropped_;
-      return;
+// Writes all of iov[0, count) to `fd`, resuming after partial writes; false
+// when the descriptor fails (a closed stdout must not stop the proxy).
+bool write_all(int fd, iovec* iov, int count) {
+  while (count > 0) {
+    ssize_t n = ::writev(fd, iov, count);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // Someone made the descriptor non-blocking; this thread may wait.
+      pollfd p{fd, POLLOUT, 0};
+      (void)::poll(&p, 1, -1);
+      continue;
     }
-    queue_.push_back({fd, std::move(line)});
-    ready_.notify_one();
-  }
-
-  // Bounded: a stdout nobody reads must not keep mqlb from exiting.
-  void flush() {
-    std::unique_lock lock(mutex_);
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-    ready_.notify_one();
-    bool drained = finished_cv_.wait_for(lock, std::chrono::seconds(2), [&] { return finished_; });
-    lock.unlock();
-    if (drained)
-      thread_.join();
-    else
-      thread_.detach();  // blocked in write(2); the process is about to exit
-    lock.lock();
-    thread_ = std::thread();
-    stopping_ = finished_ = false;
-  }
-
- private:
-  ~StreamWriter() { flush(); }
-
-  void run() {
-    std::unique_lock lock(mutex_);
-    uint64_t reported = 0;
-    for (;;) {
-      ready_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) {  // stopping, and everything is written
-        finished_ = true;
-        finished_cv_.notify_all();
-        return;
-      }
-      std::deque<std::pair<int, std::string>> batch;
-      batch.swap(queue_);
-      uint64_t dropped = dropped_;
-      lock.unlock();
-      if (dropped != reported) {
-        write_all(2, "[WARNING]  (" + std::to_string(getpid()) +
-                         ") : " + std::to_string(dropped - reported) +
-                         " log lines dropped: stdout/stderr is read too slowly\n");
-        reported = dropped;
-      }
-      for (auto& [fd, line] : batch)
-        write_all(fd, line);
-      lock.lock();
+    if (n <= 0) return false;
+    auto left = static_cast<size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
     }
   }
+  return true;
+}
 
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::condition_variable finished_cv_;
-  bool finished_ = false;
-  std::deque<std::pair<int, std::string>> queue_;
-  uint64_t dropped_ = 0;
-  bool stopping_ = false;
-  std::thread thread_;
-};
+void write_all(int fd, std::string_view text) {
+  iovec iov{const_cast<char*>(text.data()), text.size()};
+  (void)write_all(fd, &iov, 1);
+}
+
+size_t count_lines(std::string_view text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+StreamWriter& stream_writer() {
+  static StreamWriter writer;
+  return writer;
+}
 
 }  // namespace
+
+// ---- the writer thread ------------------------------------------------------
+
+// Shared by the StreamWriter and its thread, so that a thread detached in
+// flush() keeps the mutex and the queue it is using alive by itself.
+struct StreamWriter::State {
+  struct Batch {
+    int fd;
+    std::string text;
+  };
+
+  std::mutex flush_mutex;  // one flush at a time; the thread never takes it
+  std::mutex mutex;
+  std::condition_variable ready;     // the queue has a batch, or stopping
+  std::condition_variable finished;  // the thread is done
+  std::deque<Batch> queue;
+  std::vector<std::string> spare;  // written batches, cleared, capacity kept
+  size_t max_bytes;
+  size_t held_bytes = 0;  // queued or being written
+  uint64_t dropped = 0;
+  uint64_t reported = 0;  // of `dropped`, told on `warning_fd`
+  int warning_fd;
+  bool stopping = false;
+  bool done = false;
+  bool abandoned = false;  // detached in flush(): drop everything from now on
+  std::thread thread;
+
+  State(size_t max, int warn_fd) : max_bytes(max), warning_fd(warn_fd) {}
+
+  // Under `mutex`. False when no thread could be started.
+  bool ensure_thread(const std::shared_ptr<State>& self) {
+    if (thread.joinable()) return true;
+    try {
+      thread = std::thread([self] { self->run(); });
+    } catch (const std::system_error&) {
+      return false;
+    }
+    return true;
+  }
+
+  void run() {
+    std::deque<Batch> work;
+    std::vector<iovec> iov;
+    std::unique_lock lock(mutex);
+    for (;;) {
+      ready.wait(lock, [&] { return !queue.empty() || stopping; });
+      work.swap(queue);
+      const uint64_t to_tell = dropped - reported;
+      reported = dropped;
+      if (work.empty() && to_tell == 0) {  // stopping, all written and told
+        done = true;
+        finished.notify_all();
+        return;
+      }
+      lock.unlock();
+
+      if (to_tell != 0) {
+        std::string warning = "[WARNING]  (";
+        append_number(warning, ::getpid());
+        warning += ") : ";
+        append_number(warning, static_cast<long long>(to_tell));
+        warning += " log lines dropped: stdout/stderr is read too slowly\n";
+        write_all(warning_fd, warning);
+      }
+      // One writev(2) for each run of batches to the same descriptor.
+      size_t written = 0;
+      for (size_t i = 0; i < work.size();) {
+        iov.clear();
+        const int fd = work[i].fd;
+        for (; i < work.size() && work[i].fd == fd && iov.size() < size_t{IOV_MAX}; ++i) {
+          iov.push_back({work[i].text.data(), work[i].text.size()});
+          written += work[i].text.size();
+        }
+        (void)write_all(fd, iov.data(), static_cast<int>(iov.size()));
+      }
+
+      lock.lock();
+      held_bytes -= written;
+      for (auto& batch : work) {
+        if (spare.size() >= kSpareBuffers) break;
+        batch.text.clear();
+        spare.push_back(std::move(batch.text));
+      }
+      work.clear();
+    }
+  }
+};
+
+StreamWriter::StreamWriter(size_t max_bytes, int warning_fd)
+    : state_(std::make_shared<State>(max_bytes, warning_fd)) {}
+
+StreamWriter::~StreamWriter() {
+  flush(kExitBound);
+}
+
+void StreamWriter::push(int fd, std::string& batch) {
+  if (batch.empty()) return;
+  State& s = *state_;
+  bool wake = false;
+  {
+    std::lock_guard lock(s.mutex);
+    if (s.abandoned || !s.ensure_thread(state_)) {
+      s.dropped += count_lines(batch);
+      batch.clear();
+      return;
+    }
+    const size_t room = s.max_bytes > s.held_bytes ? s.max_bytes - s.held_bytes : 0;
+    if (batch.size() > room) {
+      // Keep the whole lines that fit, drop and count the others.
+      size_t keep = room == 0 ? std::string::npos : batch.rfind('\n', room - 1);
+      keep = keep == std::string::npos ? 0 : keep + 1;
+      s.dropped += count_lines(std::string_view(batch).substr(keep));
+      batch.resize(keep);
+      if (batch.empty()) return;
+    }
+    // The thread sleeps only on an empty queue: only then is a wake-up due.
+    wake = s.queue.empty();
+    s.held_bytes += batch.size();
+    s.queue.push_back({fd, std::move(batch)});
+    if (!s.spare.empty()) {
+      batch = std::move(s.spare.back());
+      s.spare.pop_back();
+    } else {
+      batch = std::string();
+    }
+  }
+  if (wake) s.ready.notify_one();
+}
+
+bool StreamWriter::flush(std::chrono::milliseconds bound) {
+  State& s = *state_;
+  std::lock_guard one_at_a_time(s.flush_mutex);
+  std::unique_lock lock(s.mutex);
+  if (s.abandoned) return false;
+  if (!s.thread.joinable()) return true;
+  s.stopping = true;
+  s.ready.notify_one();
+  if (!s.finished.wait_for(lock, bound, [&] { return s.done; })) {
+    // Stuck in writev(2) on a reader that does not read. The thread holds
+    // its own reference to the state; nothing here resets what it uses
+    // (it must still see `stopping`), and the process is about to exit.
+    s.abandoned = true;
+    s.thread.detach();
+    return false;
+  }
+  std::thread stopped = std::move(s.thread);
+  s.stopping = s.done = false;
+  // A batch pushed between the thread's last look and now gets a new one.
+  if (!s.queue.empty() && !s.ensure_thread(state_)) {
+    for (const auto& batch : s.queue)
+      s.dropped += count_lines(batch.text);
+    s.queue.clear();
+  }
+  lock.unlock();
+  stopped.join();
+  return true;
+}
+
+uint64_t StreamWriter::dropped() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->dropped;
+}
 
 std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid) {
   tm t = local_time(unix_ms);
@@ -147,11 +279,14 @@ void LogSink::write(std::string_view line, Level level) const {
   if (static_cast<int>(level) > target_.level && is_syslog()) return;
   switch (target_.kind) {
     case conf::LogTarget::Kind::Stdout:
-      StreamWriter::get().push(1, std::string(line) + "\n");
+    case conf::LogTarget::Kind::Stderr: {
+      std::string one;
+      one.reserve(line.size() + 1);
+      one += line;
+      one += '\n';
+      stream_writer().push(target_.kind == conf::LogTarget::Kind::Stdout ? 1 : 2, one);
       break;
-    case conf::LogTarget::Kind::Stderr:
-      StreamWriter::get().push(2, std::string(line) + "\n");
-      break;
+    }
     case conf::LogTarget::Kind::Syslog: {
       std::string msg = syslog_header(target_.facility, level, unix_now_ms(), getpid());
       msg += line;
@@ -167,13 +302,14 @@ void log_event(Level level, std::string_view text, const LogSinks& sinks) {
                                           "[WARNING]", "[NOTICE]", "[INFO]", "[DEBUG]"};
   char prefix[48];
   snprintf(prefix, sizeof prefix, "%-10s (%d) : ", kTags[static_cast<int>(level)], getpid());
-  StreamWriter::get().push(2, std::string(prefix) + std::string(text) + "\n");
+  std::string line = std::string(prefix) + std::string(text) + "\n";
+  stream_writer().push(2, line);
   for (const auto& s : sinks)
     if (s->is_syslog()) s->write(text, level);
 }
 
 void flush_log_writer() {
-  StreamWriter::get().flush();
+  stream_writer().flush(kExitBound);
 }
 
 }  // namespace mqlb::lb

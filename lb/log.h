@@ -6,6 +6,9 @@
 // thread with a bounded queue, so a slow reader of a pipe never blocks a
 // worker (lines beyond the bound are dropped and counted).
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,7 +46,44 @@ std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid);
 void log_event(Level level, std::string_view text, const LogSinks& syslog_sinks = {});
 
 // Flushes what the writer thread still holds and stops it; call before exit.
-// Writing again afterwards starts it anew.
+// Bounded (2 s): a stdout nobody reads does not keep mqlb from exiting.
+// Writing again afterwards starts it anew, unless it had to be abandoned.
 void flush_log_writer();
+
+// The thread behind the stdout/stderr sinks (one per process; exposed for
+// tests). It writes each run of queued batches for one descriptor with one
+// writev(2). Thread: push and flush from any thread; the writer's own.
+class StreamWriter {
+ public:
+  // About 16384 access lines.
+  static constexpr size_t kDefaultMaxBytes = size_t{2} << 20;
+
+  // At most `max_bytes` queued or being written; the warning about dropped
+  // lines goes to `warning_fd`.
+  explicit StreamWriter(size_t max_bytes = kDefaultMaxBytes, int warning_fd = 2);
+  // flush() with a 2 s bound.
+  ~StreamWriter();
+  StreamWriter(const StreamWriter&) = delete;
+  StreamWriter& operator=(const StreamWriter&) = delete;
+
+  // Queues `batch` (whole lines, each ending in '\n') for `fd` and leaves it
+  // empty, with a used buffer's capacity when one is spare. One lock, at
+  // most one wake-up. What does not fit under the bound is dropped, whole
+  // lines, and counted.
+  void push(int fd, std::string& batch);
+
+  // Writes what is queued, stops the thread and returns true, within
+  // `bound`. Otherwise the thread is stuck in writev(2): it is detached,
+  // keeps what it shares with this object alive on its own, and is never
+  // touched again; lines pushed from then on are dropped. Returns false.
+  bool flush(std::chrono::milliseconds bound);
+
+  // Lines dropped so far.
+  uint64_t dropped() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
 
 }  // namespace mqlb::lb
