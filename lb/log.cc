@@ -14,6 +14,7 @@
 #include <climits>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <mutex>
@@ -24,9 +25,17 @@
 namespace mqlb::lb {
 namespace {
 
+// A stdout/stderr batch goes to the writer once it holds this much.
+constexpr size_t kStreamBatchBytes = 16 * 1024;
 // Used batch buffers the writer keeps for producers to fill again.
 constexpr size_t kSpareBuffers = 8;
 constexpr auto kExitBound = std::chrono::seconds(2);
+
+// getpid(2) once: every stderr and syslog line carries it.
+int cached_pid() {
+  static const int pid = static_cast<int>(::getpid());
+  return pid;
+}
 
 void append_number(std::string& out, long long value) {
   char buf[24];
@@ -133,7 +142,7 @@ struct StreamWriter::State {
 
       if (to_tell != 0) {
         std::string warning = "[WARNING]  (";
-        append_number(warning, ::getpid());
+        append_number(warning, cached_pid());
         warning += ") : ";
         append_number(warning, static_cast<long long>(to_tell));
         warning += " log lines dropped: stdout/stderr is read too slowly\n";
@@ -238,6 +247,68 @@ uint64_t StreamWriter::dropped() const {
   return state_->dropped;
 }
 
+// ---- per-thread batches -----------------------------------------------------
+
+namespace {
+
+// The lines one thread wrote since its last flush.
+class ThreadLogs {
+ public:
+  ThreadLogs() = default;
+  ~ThreadLogs();
+  ThreadLogs(const ThreadLogs&) = delete;
+  ThreadLogs& operator=(const ThreadLogs&) = delete;
+
+  void add_line(int fd, std::string_view line) {
+    std::string& batch = stream_[fd == 1 ? 0 : 1];
+    batch += line;
+    batch += '\n';
+    pending_ = true;
+    if (!batching_ || batch.size() >= kStreamBatchBytes) stream_writer().push(fd, batch);
+  }
+
+  void flush() {
+    if (!pending_) return;
+    pending_ = false;
+    for (int i = 0; i < 2; ++i)
+      stream_writer().push(i + 1, stream_[i]);
+  }
+
+  // From a thread's first flush_thread_logs() on, its lines wait for the
+  // next one; a thread that never calls it (no loop to call it from) hands
+  // each line on at once.
+  void start_batching() { batching_ = true; }
+
+  // For formatting a line before it is handed to the sinks.
+  std::string scratch;
+
+ private:
+  std::string stream_[2];  // stdout, stderr
+  bool pending_ = false;
+  bool batching_ = false;
+};
+
+// Trivially destructible, so it can still be read while the thread's other
+// thread_local objects are being destroyed.
+thread_local bool t_logs_destroyed = false;
+
+ThreadLogs::~ThreadLogs() {
+  flush();
+  t_logs_destroyed = true;
+}
+
+// This thread's batches; null once they were destroyed (the thread exits),
+// when lines go out one by one.
+ThreadLogs* thread_logs() {
+  if (t_logs_destroyed) return nullptr;
+  thread_local ThreadLogs logs;
+  return &logs;
+}
+
+}  // namespace
+
+// ---- sinks ------------------------------------------------------------------
+
 std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid) {
   tm t = local_time(unix_ms);
   char out[64];
@@ -276,39 +347,74 @@ LogSink::~LogSink() {
 }
 
 void LogSink::write(std::string_view line, Level level) const {
-  if (static_cast<int>(level) > target_.level && is_syslog()) return;
-  switch (target_.kind) {
-    case conf::LogTarget::Kind::Stdout:
-    case conf::LogTarget::Kind::Stderr: {
-      std::string one;
-      one.reserve(line.size() + 1);
-      one += line;
-      one += '\n';
-      stream_writer().push(target_.kind == conf::LogTarget::Kind::Stdout ? 1 : 2, one);
-      break;
-    }
-    case conf::LogTarget::Kind::Syslog: {
-      std::string msg = syslog_header(target_.facility, level, unix_now_ms(), getpid());
-      msg += line;
-      // UDP: a full socket buffer drops the line rather than blocking a worker.
-      (void)::send(fd_, msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      break;
-    }
+  if (is_syslog()) {
+    if (static_cast<int>(level) > target_.level) return;
+    std::string msg = syslog_header(target_.facility, level, unix_now_ms(), cached_pid());
+    msg += line;
+    // UDP: a full socket buffer drops the line rather than blocking a worker.
+    (void)::send(fd_, msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    return;
+  }
+  ThreadLogs* logs = thread_logs();
+  const int fd = target_.kind == conf::LogTarget::Kind::Stdout ? 1 : 2;
+  if (logs) {
+    logs->add_line(fd, line);
+  } else {
+    std::string one;
+    one.reserve(line.size() + 1);
+    one += line;
+    one += '\n';
+    stream_writer().push(fd, one);
+  }
+}
+
+void log_access(const AccessRecord& r, const LogSinks& sinks) {
+  if (sinks.empty()) return;
+  ThreadLogs* logs = thread_logs();
+  std::string own;
+  std::string& line = logs ? logs->scratch : own;
+  line.clear();
+  append_tcplog(r, line);
+  for (const auto& sink : sinks)
+    sink->write(line, Level::Info);
+}
+
+void flush_thread_logs() {
+  if (ThreadLogs* logs = thread_logs()) {
+    logs->start_batching();
+    logs->flush();
   }
 }
 
 void log_event(Level level, std::string_view text, const LogSinks& sinks) {
-  static constexpr const char* kTags[] = {"[EMERG]",   "[ALERT]",  "[CRIT]", "[ERR]",
-                                          "[WARNING]", "[NOTICE]", "[INFO]", "[DEBUG]"};
-  char prefix[48];
-  snprintf(prefix, sizeof prefix, "%-10s (%d) : ", kTags[static_cast<int>(level)], getpid());
-  std::string line = std::string(prefix) + std::string(text) + "\n";
-  stream_writer().push(2, line);
+  static constexpr std::string_view kTags[] = {"[EMERG]",   "[ALERT]",  "[CRIT]", "[ERR]",
+                                               "[WARNING]", "[NOTICE]", "[INFO]", "[DEBUG]"};
+  const std::string_view tag = kTags[static_cast<int>(level)];
+  ThreadLogs* logs = thread_logs();
+  std::string own;
+  std::string& line = logs ? logs->scratch : own;
+  line.clear();
+  // "%-10s (%d) : ", as HAProxy's stderr messages.
+  line += tag;
+  line.append(10 - std::min<size_t>(tag.size(), 10), ' ');
+  line += " (";
+  append_number(line, cached_pid());
+  line += ") : ";
+  line += text;
+  if (logs) {
+    logs->add_line(2, line);
+  } else {
+    line += '\n';
+    stream_writer().push(2, line);
+  }
   for (const auto& s : sinks)
     if (s->is_syslog()) s->write(text, level);
+  // Not flush_thread_logs(): logging an event does not make a thread batch.
+  if (logs) logs->flush();
 }
 
 void flush_log_writer() {
+  if (ThreadLogs* logs = thread_logs()) logs->flush();
   stream_writer().flush(kExitBound);
 }
 

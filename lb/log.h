@@ -1,10 +1,11 @@
 #pragma once
 // Log targets: stdout, stderr and RFC 3164 syslog over UDP. Access lines go
 // to a frontend's targets; events (start, warnings, alerts) go to stderr and
-// to the global syslog targets. Thread: any. Syslog lines are one
-// non-blocking sendto(2) each; stdout/stderr lines go through one writer
+// to the global syslog targets. Thread: any. stdout/stderr lines gather in
+// per-thread batches until flush_thread_logs(), then go to one writer
 // thread with a bounded queue, so a slow reader of a pipe never blocks a
-// worker (lines beyond the bound are dropped and counted).
+// worker (lines beyond the bound are dropped and counted). Syslog lines are
+// one non-blocking send(2) each.
 
 #include <chrono>
 #include <cstddef>
@@ -18,6 +19,8 @@
 
 namespace mqlb::lb {
 
+struct AccessRecord;
+
 enum class Level { Emerg, Alert, Crit, Err, Warning, Notice, Info, Debug };
 
 class LogSink {
@@ -28,6 +31,8 @@ class LogSink {
   LogSink(const LogSink&) = delete;
   LogSink& operator=(const LogSink&) = delete;
 
+  // stdout/stderr: adds `line` to this thread's batch for the target (see
+  // flush_thread_logs() for when it leaves). Syslog: sends it.
   void write(std::string_view line, Level level) const;
   bool is_syslog() const { return target_.kind == conf::LogTarget::Kind::Syslog; }
 
@@ -39,15 +44,28 @@ class LogSink {
 
 using LogSinks = std::vector<std::shared_ptr<LogSink>>;
 
+// The session's access line, formatted once, to each of `sinks` at Info.
+void log_access(const AccessRecord& r, const LogSinks& sinks);
+
+// Hands this thread's stdout/stderr batches to the writer thread (one lock
+// each). From its first call on, the calling thread's lines wait for the
+// next call (or a full batch: 16 KiB); a thread that never calls it
+// hands each line on at once. Workers call it once per loop iteration,
+// before the loop blocks; a thread's batches are also flushed when it
+// exits. Cheap when there is nothing to flush.
+void flush_thread_logs();
+
 // "<134>Nov 22 14:26:37 mqlb[6781]: " — RFC 3164 header. Pure.
 std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid);
 
-// Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` that are syslog.
+// Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` that
+// are syslog. Flushes the calling thread's logs: events are never delayed.
 void log_event(Level level, std::string_view text, const LogSinks& syslog_sinks = {});
 
-// Flushes what the writer thread still holds and stops it; call before exit.
-// Bounded (2 s): a stdout nobody reads does not keep mqlb from exiting.
-// Writing again afterwards starts it anew, unless it had to be abandoned.
+// Flushes the calling thread's logs and what the writer thread still holds,
+// and stops it; call before exit. Bounded (2 s): a stdout nobody reads does
+// not keep mqlb from exiting. Writing again afterwards starts it anew,
+// unless it had to be abandoned.
 void flush_log_writer();
 
 // The thread behind the stdout/stderr sinks (one per process; exposed for

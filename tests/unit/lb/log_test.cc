@@ -1,5 +1,7 @@
 // syslog_header: the RFC 3164 header of every syslog line. StreamWriter:
-// the bounded thread behind stdout/stderr, checked on pipes.
+// the bounded thread behind stdout/stderr. The sinks: per-thread batches
+// that leave at flush_thread_logs(), checked on a pipe put in place of
+// stderr (or stdout).
 #include "lb/log.h"
 
 #include <fcntl.h>
@@ -8,10 +10,15 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
+
+#include "lb/access_log.h"
 
 namespace mqlb::lb {
 namespace {
@@ -246,6 +253,187 @@ TEST_CASE("stream writer stuck on a reader that does not read is abandoned by fl
   const std::string told = "[WARNING]  (" + std::to_string(::getpid()) +
                            ") : 1 log lines dropped: stdout/stderr is read too slowly\n";
   CHECK(warnings.read(told.size()) == told);
+}
+
+// ---- sinks on a captured stderr or stdout ------------------------------------
+
+// Puts a pipe in place of `fd` until destroyed. No Catch2 assertion may run
+// while stdout is captured: its report would go into the pipe.
+class CapturedFd {
+ public:
+  explicit CapturedFd(int fd) : fd_(fd), saved_(::dup(fd)) {
+    std::cout.flush();
+    std::fflush(nullptr);
+    ::dup2(pipe_.write_end, fd_);
+  }
+  ~CapturedFd() { restore(); }
+  void restore() {
+    if (saved_ < 0) return;
+    ::dup2(saved_, fd_);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  Pipe& pipe() { return pipe_; }
+
+ private:
+  Pipe pipe_;
+  int fd_;
+  int saved_;
+};
+
+// Waits until the writer thread wrote everything it was handed, without
+// flushing the calling thread's batches.
+void drain_writer() {
+  std::thread([] { flush_log_writer(); }).join();
+}
+
+std::unique_ptr<LogSink> open_sink(conf::LogTarget target) {
+  std::string error;
+  auto sink = LogSink::open(target, error);
+  INFO(error);
+  REQUIRE(sink);
+  return sink;
+}
+
+conf::LogTarget stream_target(conf::LogTarget::Kind kind) {
+  conf::LogTarget t;
+  t.kind = kind;
+  return t;
+}
+
+TEST_CASE("a thread that never flushed its logs hands each line on at once", "[log]") {
+  CapturedFd err(2);
+  auto sink = open_sink(stream_target(conf::LogTarget::Kind::Stderr));
+  std::string seen;
+  std::thread([&] {
+    sink->write("right away", Level::Info);
+    seen = err.pipe().read(11);
+  }).join();
+  err.restore();
+  CHECK(seen == "right away\n");
+}
+
+TEST_CASE("once a thread flushed its logs its lines wait for the next flush", "[log]") {
+  CapturedFd err(2);
+  auto sink = open_sink(stream_target(conf::LogTarget::Kind::Stderr));
+  std::string before, after;
+  std::thread([&] {
+    flush_thread_logs();
+    sink->write("first", Level::Info);
+    sink->write("second", Level::Info);
+    drain_writer();
+    before = err.pipe().available();
+    flush_thread_logs();
+    drain_writer();
+    after = err.pipe().available();
+  }).join();
+  err.restore();
+  CHECK(before.empty());
+  CHECK(after == "first\nsecond\n");
+}
+
+TEST_CASE("a batch of 16 KiB goes to the writer without waiting for the flush", "[log]") {
+  CapturedFd err(2);
+  auto sink = open_sink(stream_target(conf::LogTarget::Kind::Stderr));
+  const std::string line(99, 'a');  // 100 bytes with its newline
+  std::string early, rest;
+  std::thread([&] {
+    flush_thread_logs();
+    for (int i = 0; i < 200; ++i)
+      sink->write(line, Level::Info);
+    drain_writer();
+    early = err.pipe().available();
+    flush_thread_logs();
+    drain_writer();
+    rest = err.pipe().available();
+  }).join();
+  err.restore();
+  CHECK(early.size() == 164 * 100);  // the first batch at or over 16384 bytes
+  CHECK(early.size() + rest.size() == 200 * 100);
+}
+
+TEST_CASE("a thread's batched lines are written when the thread exits", "[log]") {
+  CapturedFd err(2);
+  auto sink = open_sink(stream_target(conf::LogTarget::Kind::Stderr));
+  std::thread([&] {
+    flush_thread_logs();
+    sink->write("last words", Level::Info);
+  }).join();
+  drain_writer();
+  const std::string seen = err.pipe().available();
+  err.restore();
+  CHECK(seen == "last words\n");
+}
+
+TEST_CASE("an event goes out at once after the lines batched before it", "[log]") {
+  CapturedFd err(2);
+  auto sink = open_sink(stream_target(conf::LogTarget::Kind::Stderr));
+  std::string seen;
+  std::thread([&] {
+    flush_thread_logs();
+    sink->write("access line", Level::Info);
+    log_event(Level::Warning, "something happened");
+    drain_writer();
+    seen = err.pipe().available();
+  }).join();
+  err.restore();
+  CHECK(seen ==
+        "access line\n[WARNING]  (" + std::to_string(::getpid()) + ") : something happened\n");
+}
+
+TEST_CASE("logging an event does not make a thread batch its lines", "[log]") {
+  CapturedFd err(2);
+  auto sink = open_sink(stream_target(conf::LogTarget::Kind::Stderr));
+  std::string seen;
+  std::thread([&] {
+    log_event(Level::Notice, "ready");
+    sink->write("unbatched", Level::Info);
+    drain_writer();
+    seen = err.pipe().available();
+  }).join();
+  err.restore();
+  CHECK(seen == "[NOTICE]   (" + std::to_string(::getpid()) + ") : ready\nunbatched\n");
+}
+
+TEST_CASE("an access line goes to every sink as one tcplog line", "[log]") {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  AccessRecord r;
+  r.client_addr = "127.0.0.1";
+  r.client_port = 40000;
+  r.frontend = "fe";
+  r.backend = "be";
+  r.server = "s1";
+  r.queue_ms = 0;
+  r.connect_ms = 0;
+  const std::string expected = format_tcplog(r) + "\n";
+  CapturedFd err(2);
+  auto sink = open_sink(stream_target(conf::LogTarget::Kind::Stderr));
+  std::shared_ptr<LogSink> shared(std::move(sink));
+  LogSinks sinks = {shared, shared};
+  std::thread([&] {
+    flush_thread_logs();
+    log_access(r, sinks);
+    log_access(r, {});
+    flush_thread_logs();
+  }).join();
+  drain_writer();
+  const std::string seen = err.pipe().available();
+  err.restore();
+  CHECK(seen == expected + expected);
+}
+
+TEST_CASE("the stdout sink writes to descriptor 1", "[log]") {
+  auto sink = open_sink(stream_target(conf::LogTarget::Kind::Stdout));
+  CapturedFd out(1);
+  std::thread([&] {
+    flush_thread_logs();
+    sink->write("to stdout", Level::Info);
+  }).join();
+  drain_writer();
+  const std::string seen = out.pipe().available();
+  out.restore();
+  CHECK(seen == "to stdout\n");
 }
 
 }  // namespace
