@@ -13,7 +13,6 @@
 #include <charconv>
 #include <climits>
 #include <condition_variable>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -27,6 +26,8 @@ namespace {
 
 // A stdout/stderr batch goes to the writer once it holds this much.
 constexpr size_t kStreamBatchBytes = 16 * 1024;
+// Syslog datagrams leave in one sendmmsg(2) once a target has this many.
+constexpr size_t kSyslogBatchDatagrams = 32;
 // Used batch buffers the writer keeps for producers to fill again.
 constexpr size_t kSpareBuffers = 8;
 constexpr auto kExitBound = std::chrono::seconds(2);
@@ -84,6 +85,19 @@ StreamWriter& stream_writer() {
 }
 
 }  // namespace
+
+// The descriptor of a syslog target: a connected, non-blocking UDP socket.
+class SyslogSocket {
+ public:
+  explicit SyslogSocket(int fd) : fd_(fd) {}
+  ~SyslogSocket() { ::close(fd_); }
+  SyslogSocket(const SyslogSocket&) = delete;
+  SyslogSocket& operator=(const SyslogSocket&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
 
 // ---- the writer thread ------------------------------------------------------
 
@@ -251,6 +265,11 @@ uint64_t StreamWriter::dropped() const {
 
 namespace {
 
+void send_datagram(const SyslogSocket& socket, std::string_view datagram) {
+  // UDP: a full socket buffer drops the line rather than blocking a worker.
+  (void)::send(socket.fd(), datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 // The lines one thread wrote since its last flush.
 class ThreadLogs {
  public:
@@ -267,11 +286,23 @@ class ThreadLogs {
     if (!batching_ || batch.size() >= kStreamBatchBytes) stream_writer().push(fd, batch);
   }
 
+  void add_datagram(const std::shared_ptr<const SyslogSocket>& socket, int facility, Level level,
+                    std::string_view line) {
+    Datagrams& d = datagrams_for(socket);
+    append_syslog_header(facility, level, unix_now_ms(), cached_pid(), d.bytes);
+    d.bytes += line;
+    d.ends.push_back(d.bytes.size());
+    pending_ = true;
+    if (!batching_ || d.ends.size() >= kSyslogBatchDatagrams) send(d);
+  }
+
   void flush() {
     if (!pending_) return;
     pending_ = false;
     for (int i = 0; i < 2; ++i)
       stream_writer().push(i + 1, stream_[i]);
+    for (auto& d : datagrams_)
+      if (d.socket) send(d);
   }
 
   // From a thread's first flush_thread_logs() on, its lines wait for the
@@ -283,7 +314,56 @@ class ThreadLogs {
   std::string scratch;
 
  private:
+  struct Datagrams {
+    std::shared_ptr<const SyslogSocket> socket;  // null while empty
+    std::string bytes;
+    std::vector<size_t> ends;  // where each datagram ends in `bytes`
+  };
+
+  Datagrams& datagrams_for(const std::shared_ptr<const SyslogSocket>& socket) {
+    Datagrams* unused = nullptr;
+    for (auto& d : datagrams_) {
+      if (d.socket == socket) return d;
+      if (!d.socket && !unused) unused = &d;
+    }
+    if (!unused) unused = &datagrams_.emplace_back();
+    unused->socket = socket;
+    return *unused;
+  }
+
+  // One sendmmsg(2) for the whole batch, unless the kernel takes only part.
+  static void send(Datagrams& d) {
+    mmsghdr msgs[kSyslogBatchDatagrams] = {};
+    iovec iov[kSyslogBatchDatagrams];
+    const unsigned count = static_cast<unsigned>(d.ends.size());
+    size_t start = 0;
+    for (unsigned i = 0; i < count; ++i) {
+      iov[i] = {d.bytes.data() + start, d.ends[i] - start};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      start = d.ends[i];
+    }
+    for (unsigned sent = 0; sent < count;) {
+      int n = ::sendmmsg(d.socket->fd(), msgs + sent, count - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<unsigned>(n);
+      } else if (n == 0) {
+        break;
+      } else if (errno == EINTR) {
+        continue;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        break;  // a full socket buffer drops the rest rather than block
+      } else {
+        ++sent;  // e.g. ECONNREFUSED left by an earlier datagram: skip this one
+      }
+    }
+    d.bytes.clear();
+    d.ends.clear();
+    d.socket.reset();  // a closed sink's descriptor is not held past its last line
+  }
+
   std::string stream_[2];  // stdout, stderr
+  std::vector<Datagrams> datagrams_;
   bool pending_ = false;
   bool batching_ = false;
 };
@@ -309,13 +389,42 @@ ThreadLogs* thread_logs() {
 
 // ---- sinks ------------------------------------------------------------------
 
-std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid) {
+void append_syslog_header(int facility, Level level, int64_t unix_ms, int pid, std::string& out) {
   tm t = local_time(unix_ms);
-  char out[64];
+  char buf[64];
+  char* const end = buf + sizeof buf;
+  char* p = buf;
+  auto two_digits = [&p](int v) {
+    *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  };
+  *p++ = '<';
+  p = std::to_chars(p, end, facility * 8 + static_cast<int>(level)).ptr;
+  *p++ = '>';
+  std::memcpy(p, month_abbrev(t.tm_mon), 3);
+  p += 3;
+  *p++ = ' ';
   // RFC 3164 §4.1.2: the day is space-padded ("Nov  2").
-  snprintf(out, sizeof out,
-           "<%d>%s %2d %02d:%02d:%02d mqlb[%d]: ", facility * 8 + static_cast<int>(level),
-           month_abbrev(t.tm_mon), t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, pid);
+  *p++ = t.tm_mday >= 10 ? static_cast<char>('0' + t.tm_mday / 10) : ' ';
+  *p++ = static_cast<char>('0' + t.tm_mday % 10);
+  *p++ = ' ';
+  two_digits(t.tm_hour);
+  *p++ = ':';
+  two_digits(t.tm_min);
+  *p++ = ':';
+  two_digits(t.tm_sec);
+  std::memcpy(p, " mqlb[", 6);
+  p += 6;
+  p = std::to_chars(p, end, pid).ptr;
+  *p++ = ']';
+  *p++ = ':';
+  *p++ = ' ';
+  out.append(buf, p);
+}
+
+std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid) {
+  std::string out;
+  append_syslog_header(facility, level, unix_ms, pid, out);
   return out;
 }
 
@@ -331,8 +440,9 @@ std::unique_ptr<LogSink> LogSink::open(const conf::LogTarget& target, std::strin
         "log target " + target.host + ":" + std::to_string(target.port) + ": " + gai_strerror(rc);
     return nullptr;
   }
-  sink->fd_ = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (sink->fd_ < 0 || connect(sink->fd_, res->ai_addr, res->ai_addrlen) != 0) {
+  int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) sink->socket_ = std::make_shared<const SyslogSocket>(fd);
+  if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
     error =
         "log target " + target.host + ":" + std::to_string(target.port) + ": cannot open socket";
     freeaddrinfo(res);
@@ -342,20 +452,21 @@ std::unique_ptr<LogSink> LogSink::open(const conf::LogTarget& target, std::strin
   return sink;
 }
 
-LogSink::~LogSink() {
-  if (fd_ >= 0) ::close(fd_);
-}
+LogSink::~LogSink() = default;
 
 void LogSink::write(std::string_view line, Level level) const {
+  ThreadLogs* logs = thread_logs();
   if (is_syslog()) {
     if (static_cast<int>(level) > target_.level) return;
-    std::string msg = syslog_header(target_.facility, level, unix_now_ms(), cached_pid());
-    msg += line;
-    // UDP: a full socket buffer drops the line rather than blocking a worker.
-    (void)::send(fd_, msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (logs) {
+      logs->add_datagram(socket_, target_.facility, level, line);
+    } else {
+      std::string msg = syslog_header(target_.facility, level, unix_now_ms(), cached_pid());
+      msg += line;
+      send_datagram(*socket_, msg);
+    }
     return;
   }
-  ThreadLogs* logs = thread_logs();
   const int fd = target_.kind == conf::LogTarget::Kind::Stdout ? 1 : 2;
   if (logs) {
     logs->add_line(fd, line);

@@ -1,11 +1,11 @@
 #pragma once
 // Log targets: stdout, stderr and RFC 3164 syslog over UDP. Access lines go
 // to a frontend's targets; events (start, warnings, alerts) go to stderr and
-// to the global syslog targets. Thread: any. stdout/stderr lines gather in
-// per-thread batches until flush_thread_logs(), then go to one writer
+// to the global syslog targets. Thread: any. Lines gather in per-thread
+// batches until flush_thread_logs(): stdout/stderr batches go to one writer
 // thread with a bounded queue, so a slow reader of a pipe never blocks a
-// worker (lines beyond the bound are dropped and counted). Syslog lines are
-// one non-blocking send(2) each.
+// worker (lines beyond the bound are dropped and counted); syslog datagrams
+// leave with one non-blocking sendmmsg(2) per target.
 
 #include <chrono>
 #include <cstddef>
@@ -23,6 +23,8 @@ struct AccessRecord;
 
 enum class Level { Emerg, Alert, Crit, Err, Warning, Notice, Info, Debug };
 
+class SyslogSocket;
+
 class LogSink {
  public:
   // Fails with a message when a syslog address does not resolve.
@@ -31,15 +33,17 @@ class LogSink {
   LogSink(const LogSink&) = delete;
   LogSink& operator=(const LogSink&) = delete;
 
-  // stdout/stderr: adds `line` to this thread's batch for the target (see
-  // flush_thread_logs() for when it leaves). Syslog: sends it.
+  // Adds `line` to this thread's batch for the target (see
+  // flush_thread_logs() for when it leaves).
   void write(std::string_view line, Level level) const;
   bool is_syslog() const { return target_.kind == conf::LogTarget::Kind::Syslog; }
 
  private:
   explicit LogSink(conf::LogTarget t) : target_(std::move(t)) {}
   conf::LogTarget target_;
-  int fd_ = -1;  // connected UDP socket, syslog only
+  // Syslog only. Shared with the batches that hold datagrams for it, so its
+  // descriptor is not closed (and reused) before they are sent.
+  std::shared_ptr<const SyslogSocket> socket_;
 };
 
 using LogSinks = std::vector<std::shared_ptr<LogSink>>;
@@ -47,15 +51,17 @@ using LogSinks = std::vector<std::shared_ptr<LogSink>>;
 // The session's access line, formatted once, to each of `sinks` at Info.
 void log_access(const AccessRecord& r, const LogSinks& sinks);
 
-// Hands this thread's stdout/stderr batches to the writer thread (one lock
-// each). From its first call on, the calling thread's lines wait for the
-// next call (or a full batch: 16 KiB); a thread that never calls it
+// Hands this thread's batches on: stdout/stderr to the writer thread (one
+// lock each), syslog datagrams to the network (one sendmmsg(2) per target).
+// From its first call on, the calling thread's lines wait for the next call
+// (or a full batch: 16 KiB, 32 datagrams); a thread that never calls it
 // hands each line on at once. Workers call it once per loop iteration,
 // before the loop blocks; a thread's batches are also flushed when it
 // exits. Cheap when there is nothing to flush.
 void flush_thread_logs();
 
 // "<134>Nov 22 14:26:37 mqlb[6781]: " — RFC 3164 header. Pure.
+void append_syslog_header(int facility, Level level, int64_t unix_ms, int pid, std::string& out);
 std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid);
 
 // Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` that

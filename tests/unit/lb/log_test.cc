@@ -1,11 +1,14 @@
 // syslog_header: the RFC 3164 header of every syslog line. StreamWriter:
 // the bounded thread behind stdout/stderr. The sinks: per-thread batches
 // that leave at flush_thread_logs(), checked on a pipe put in place of
-// stderr (or stdout).
+// stderr (or stdout) and on a loopback UDP socket.
 #include "lb/log.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -15,8 +18,10 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "lb/access_log.h"
 
@@ -59,6 +64,13 @@ TEST_CASE("syslog header uses local time", "[log]") {
   CHECK(syslog_header(kLocal0, Level::Info, 1'795'357'597'100, 1) ==
         "<134>Nov 22 15:26:37 mqlb[1]: ");
   use_utc();
+}
+
+TEST_CASE("appending a syslog header keeps what the buffer holds", "[log]") {
+  use_utc();
+  std::string out = "x";
+  append_syslog_header(kLocal0, Level::Notice, 1'795'357'598'000, 77, out);
+  CHECK(out == "x<133>Nov 22 14:26:38 mqlb[77]: ");
 }
 
 // ---- StreamWriter on pipes ---------------------------------------------------
@@ -434,6 +446,148 @@ TEST_CASE("the stdout sink writes to descriptor 1", "[log]") {
   const std::string seen = out.pipe().available();
   out.restore();
   CHECK(seen == "to stdout\n");
+}
+
+// ---- syslog on a loopback UDP socket -----------------------------------------
+
+class UdpReceiver {
+ public:
+  UdpReceiver() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~UdpReceiver() { ::close(fd_); }
+  uint16_t port() const { return port_; }
+
+  // The datagrams queued now (loopback UDP is delivered within send(2)).
+  std::vector<std::string> available() {
+    std::vector<std::string> out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) >= 0)
+      out.emplace_back(buf, static_cast<size_t>(n));
+    return out;
+  }
+
+ private:
+  int fd_;
+  uint16_t port_ = 0;
+};
+
+conf::LogTarget syslog_target(uint16_t port, int level = 6) {
+  conf::LogTarget t;
+  t.kind = conf::LogTarget::Kind::Syslog;
+  t.host = "127.0.0.1";
+  t.port = port;
+  t.level = level;
+  return t;
+}
+
+// The message part of an RFC 3164 datagram from this process, facility
+// local0, or "" when the header is not ours.
+std::string message_of(const std::string& datagram, Level level = Level::Info) {
+  const std::string tag = " mqlb[" + std::to_string(::getpid()) + "]: ";
+  const std::string pri = "<" + std::to_string(16 * 8 + static_cast<int>(level)) + ">";
+  const auto at = datagram.find(tag);
+  if (datagram.rfind(pri, 0) != 0 || at == std::string::npos) return "";
+  return datagram.substr(at + tag.size());
+}
+
+TEST_CASE("syslog datagrams of a flushing thread leave together at the flush", "[log]") {
+  UdpReceiver syslog;
+  auto sink = open_sink(syslog_target(syslog.port()));
+  std::vector<std::string> before, after;
+  std::thread([&] {
+    flush_thread_logs();
+    for (const char* line : {"one", "two", "three"})
+      sink->write(line, Level::Info);
+    before = syslog.available();
+    flush_thread_logs();
+    after = syslog.available();
+  }).join();
+  CHECK(before.empty());
+  REQUIRE(after.size() == 3);
+  CHECK(message_of(after[0]) == "one");
+  CHECK(message_of(after[1]) == "two");
+  CHECK(message_of(after[2]) == "three");
+}
+
+TEST_CASE("thirty-two syslog datagrams leave without waiting for the flush", "[log]") {
+  UdpReceiver syslog;
+  auto sink = open_sink(syslog_target(syslog.port()));
+  std::vector<std::string> early, rest;
+  std::thread([&] {
+    flush_thread_logs();
+    for (int i = 0; i < 33; ++i)
+      sink->write("line " + std::to_string(i), Level::Info);
+    early = syslog.available();
+    flush_thread_logs();
+    rest = syslog.available();
+  }).join();
+  REQUIRE(early.size() == 32);
+  CHECK(message_of(early[0]) == "line 0");
+  CHECK(message_of(early[31]) == "line 31");
+  REQUIRE(rest.size() == 1);
+  CHECK(message_of(rest[0]) == "line 32");
+}
+
+TEST_CASE("a syslog line from a thread that never flushed is sent at once", "[log]") {
+  UdpReceiver syslog;
+  auto sink = open_sink(syslog_target(syslog.port()));
+  std::vector<std::string> seen;
+  std::thread([&] {
+    sink->write("now", Level::Info);
+    seen = syslog.available();
+  }).join();
+  REQUIRE(seen.size() == 1);
+  CHECK(message_of(seen[0]) == "now");
+}
+
+TEST_CASE("syslog drops lines less severe than the target's level", "[log]") {
+  UdpReceiver syslog;
+  auto sink = open_sink(syslog_target(syslog.port(), static_cast<int>(Level::Warning)));
+  std::vector<std::string> seen;
+  std::thread([&] {
+    flush_thread_logs();
+    sink->write("chatter", Level::Info);
+    sink->write("trouble", Level::Err);
+    flush_thread_logs();
+    seen = syslog.available();
+  }).join();
+  REQUIRE(seen.size() == 1);
+  CHECK(message_of(seen[0], Level::Err) == "trouble");
+}
+
+TEST_CASE("a syslog sink closed with lines batched still sends them on its own socket", "[log]") {
+  UdpReceiver syslog;
+  auto sink = open_sink(syslog_target(syslog.port()));
+  std::vector<std::string> seen;
+  std::thread([&] {
+    flush_thread_logs();
+    sink->write("after a reload", Level::Info);
+    sink.reset();  // a reload drops the old runtime's sinks
+    flush_thread_logs();
+    seen = syslog.available();
+  }).join();
+  REQUIRE(seen.size() == 1);
+  CHECK(message_of(seen[0]) == "after a reload");
+}
+
+TEST_CASE("events go to the syslog sinks with their level", "[log]") {
+  UdpReceiver syslog;
+  std::shared_ptr<LogSink> sink = open_sink(syslog_target(syslog.port()));
+  CapturedFd err(2);
+  std::thread([&] { log_event(Level::Alert, "broken", {sink}); }).join();
+  drain_writer();
+  err.restore();
+  const auto seen = syslog.available();
+  REQUIRE(seen.size() == 1);
+  CHECK(message_of(seen[0], Level::Alert) == "broken");
 }
 
 }  // namespace
