@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
@@ -433,6 +434,47 @@ TEST_CASE("an access line goes to every sink as one tcplog line", "[log]") {
   const std::string seen = err.pipe().available();
   err.restore();
   CHECK(seen == expected + expected);
+}
+
+TEST_CASE("lines from many threads all arrive, each thread's in its order", "[log]") {
+  CapturedFd err(2);
+  auto sink = open_sink(stream_target(conf::LogTarget::Kind::Stderr));
+  constexpr int kThreads = 4, kLines = 3000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      flush_thread_logs();
+      for (int n = 0; n < kLines; ++n) {
+        sink->write("t" + std::to_string(t) + " " + std::to_string(n), Level::Info);
+        if (n % 100 == 99) flush_thread_logs();
+      }
+    });
+  }
+  // More than a pipe holds: read while they write.
+  std::string seen;
+  int lines = 0;
+  const auto deadline = std::chrono::steady_clock::now() + Millis(10000);
+  while (lines < kThreads * kLines && std::chrono::steady_clock::now() < deadline) {
+    const std::string more = err.pipe().read(1, Millis(50));
+    lines += static_cast<int>(std::count(more.begin(), more.end(), '\n'));
+    seen += more;
+  }
+  for (auto& thread : threads)
+    thread.join();
+  err.restore();
+  REQUIRE(lines == kThreads * kLines);
+  std::vector<int> next(kThreads, 0);
+  bool ordered = true;
+  size_t at = 0;
+  while (at < seen.size()) {
+    const size_t end = seen.find('\n', at);
+    const std::string line = seen.substr(at, end - at);
+    const int t = line[1] - '0';
+    ordered = ordered && line == "t" + std::to_string(t) + " " + std::to_string(next[t]++);
+    at = end + 1;
+  }
+  CHECK(ordered);
+  CHECK(next == std::vector<int>(kThreads, kLines));
 }
 
 TEST_CASE("the stdout sink writes to descriptor 1", "[log]") {
