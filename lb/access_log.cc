@@ -1,11 +1,65 @@
 // Pure (local time conversion aside).
 #include "lb/access_log.h"
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
-#include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <limits>
 
 namespace mqlb::lb {
+namespace {
+
+// Room for any 64-bit number, "-9223372036854775808" or "18446744073709551615".
+constexpr size_t kNumberMax = 20;
+
+// `p` must have kNumberMax characters of room.
+template <typename T>
+char* put_number(char* p, T value) {
+  return std::to_chars(p, p + kNumberMax, value).ptr;
+}
+
+char* put_digits(char* p, int value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return p + width;
+}
+
+// "22/Nov/2026:14:26:36.448", kAcceptDateSize characters.
+constexpr size_t kAcceptDateSize = 24;
+char* put_accept_date(char* p, int64_t unix_ms) {
+  tm t = local_time(unix_ms);
+  int ms = static_cast<int>(unix_ms % 1000);
+  if (ms < 0) ms += 1000;
+  p = put_digits(p, t.tm_mday, 2);
+  *p++ = '/';
+  std::memcpy(p, month_abbrev(t.tm_mon), 3);
+  p += 3;
+  *p++ = '/';
+  p = put_digits(p, t.tm_year + 1900, 4);
+  *p++ = ':';
+  p = put_digits(p, t.tm_hour, 2);
+  *p++ = ':';
+  p = put_digits(p, t.tm_min, 2);
+  *p++ = ':';
+  p = put_digits(p, t.tm_sec, 2);
+  *p++ = '.';
+  return put_digits(p, ms, 3);
+}
+
+// The longest of the two runs of fixed fields in a line: eleven numbers and
+// their separators (the date and port run is shorter).
+constexpr size_t kFixedPartsMax = 11 * (kNumberMax + 2) + 8;
+
+}  // namespace
+
+void AddressText::assign(std::string_view text) {
+  size_ = static_cast<unsigned char>(std::min(text.size(), sizeof text_));
+  std::memcpy(text_, text.data(), size_);
+}
 
 int64_t unix_now_ms() {
   using namespace std::chrono;
@@ -15,9 +69,9 @@ int64_t unix_now_ms() {
 struct tm local_time(int64_t unix_ms) {
   // localtime_r takes glibc's time zone lock: convert once per second and
   // per thread, not once per access line.
-  thread_local time_t cached_secs = -1;
+  thread_local time_t cached_secs = std::numeric_limits<time_t>::min();  // none yet
   thread_local tm cached{};
-  time_t secs = static_cast<time_t>(unix_ms / 1000);
+  time_t secs = static_cast<time_t>(unix_ms / 1000 - (unix_ms % 1000 < 0 ? 1 : 0));
   if (secs != cached_secs) {
     localtime_r(&secs, &cached);
     cached_secs = secs;
@@ -32,32 +86,70 @@ const char* month_abbrev(int month) {
 }
 
 std::string format_accept_date(int64_t unix_ms) {
-  tm t = local_time(unix_ms);
-  char out[40];
-  snprintf(out, sizeof out, "%02d/%s/%04d:%02d:%02d:%02d.%03d", t.tm_mday, month_abbrev(t.tm_mon),
-           t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(unix_ms % 1000));
-  return out;
+  char out[kAcceptDateSize];
+  return std::string(out, put_accept_date(out, unix_ms));
+}
+
+void append_tcplog(const AccessRecord& r, std::string& out) {
+  const std::string_view server = r.server.empty() ? std::string_view("<NOSRV>") : r.server;
+  out.reserve(out.size() + r.client_addr.size() + r.frontend.size() + r.backend.size() +
+              server.size() + kFixedPartsMax);
+  char buf[kFixedPartsMax];
+
+  // %ci:%cp [%t]. An IPv6 %ci has no brackets: haproxy 2.6.12 logs a
+  // client of a `bind [::1]:PORT` as "::1:40000".
+  out += r.client_addr.view();
+  char* p = buf;
+  *p++ = ':';
+  p = put_number(p, r.client_port);
+  *p++ = ' ';
+  *p++ = '[';
+  p = put_accept_date(p, r.accept_unix_ms);
+  *p++ = ']';
+  *p++ = ' ';
+  out.append(buf, p);
+
+  // %ft %b/%s
+  out += r.frontend;
+  out += ' ';
+  out += r.backend;
+  out += '/';
+  out += server;
+
+  // %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
+  p = buf;
+  *p++ = ' ';
+  p = put_number(p, r.queue_ms);
+  *p++ = '/';
+  p = put_number(p, r.connect_ms);
+  *p++ = '/';
+  p = put_number(p, r.total_ms);
+  *p++ = ' ';
+  p = put_number(p, r.bytes_to_client);
+  *p++ = ' ';
+  *p++ = r.termination[0];
+  *p++ = r.termination[1];
+  *p++ = ' ';
+  p = put_number(p, r.actconn);
+  *p++ = '/';
+  p = put_number(p, r.feconn);
+  *p++ = '/';
+  p = put_number(p, r.beconn);
+  *p++ = '/';
+  p = put_number(p, r.srvconn);
+  *p++ = '/';
+  if (r.redispatched) *p++ = '+';
+  p = put_number(p, r.retries);
+  *p++ = ' ';
+  p = put_number(p, r.srv_queue);
+  *p++ = '/';
+  p = put_number(p, r.backend_queue);
+  out.append(buf, p);
 }
 
 std::string format_tcplog(const AccessRecord& r) {
   std::string line;
-  line.reserve(160);
-  bool v6 = r.client_addr.find(':') != std::string::npos;
-  line += v6 ? "[" + r.client_addr + "]" : r.client_addr;
-  line += ":" + std::to_string(r.client_port) + " [" + format_accept_date(r.accept_unix_ms) + "] ";
-  line += r.frontend;
-  line += ' ';
-  line += r.backend;
-  line += '/';
-  line += r.server.empty() ? std::string_view("<NOSRV>") : r.server;
-  line += ' ' + std::to_string(r.queue_ms) + '/' + std::to_string(r.connect_ms) + '/' +
-          std::to_string(r.total_ms) + ' ' + std::to_string(r.bytes_to_client) + ' ';
-  line += r.termination[0];
-  line += r.termination[1];
-  line += ' ' + std::to_string(r.actconn) + '/' + std::to_string(r.feconn) + '/' +
-          std::to_string(r.beconn) + '/' + std::to_string(r.srvconn) + '/' +
-          (r.redispatched ? "+" : "") + std::to_string(r.retries) + ' ' +
-          std::to_string(r.srv_queue) + '/' + std::to_string(r.backend_queue);
+  append_tcplog(r, line);
   return line;
 }
 

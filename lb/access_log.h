@@ -1,16 +1,44 @@
 #pragma once
 // The access line of one session in HAProxy's tcplog format:
 //   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
-// Pure: the caller fills a record; formatting does no I/O.
+// Pure: the caller fills a record; formatting does no I/O and, appending to
+// a buffer with room, no allocation.
 
+#include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <string>
+#include <string_view>
 
 namespace mqlb::lb {
 
+// An address as inet_ntop(3) prints it, held inline so that filling a record
+// allocates nothing. Longer text (never from inet_ntop) is cut.
+class AddressText {
+ public:
+  static constexpr size_t kCapacity = 46;  // INET6_ADDRSTRLEN, the NUL included
+
+  AddressText() = default;
+  AddressText(std::string_view text) { assign(text); }
+  AddressText& operator=(std::string_view text) {
+    assign(text);
+    return *this;
+  }
+  AddressText& operator=(const char* text) { return *this = std::string_view(text); }
+
+  std::string_view view() const { return {text_, size_}; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  void assign(std::string_view text);
+
+  char text_[kCapacity - 1] = {};
+  unsigned char size_ = 0;
+};
+
 struct AccessRecord {
-  std::string client_addr;  // already printed, "127.0.0.1" or "::1"
+  AddressText client_addr;  // already printed, "127.0.0.1" or "::1"
   uint16_t client_port = 0;
   int64_t accept_unix_ms = 0;                  // wall clock at accept
   std::string_view frontend, backend, server;  // server empty = <NOSRV>
@@ -25,6 +53,9 @@ struct AccessRecord {
   uint32_t srv_queue = 0, backend_queue = 0;
 };
 
+// Appends the line (no newline) to `out`. As HAProxy 2.6 does, an IPv6
+// client is printed without brackets: "::1:40000".
+void append_tcplog(const AccessRecord& r, std::string& out);
 std::string format_tcplog(const AccessRecord& r);
 
 // "22/Nov/2026:14:26:36.448" in local time, HAProxy's %t.

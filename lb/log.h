@@ -1,11 +1,15 @@
 #pragma once
 // Log targets: stdout, stderr and RFC 3164 syslog over UDP. Access lines go
 // to a frontend's targets; events (start, warnings, alerts) go to stderr and
-// to the global syslog targets. Thread: any. Syslog lines are one
-// non-blocking sendto(2) each; stdout/stderr lines go through one writer
+// to the global syslog targets. Thread: any. Lines gather in per-thread
+// batches until flush_thread_logs(): stdout/stderr batches go to one writer
 // thread with a bounded queue, so a slow reader of a pipe never blocks a
-// worker (lines beyond the bound are dropped and counted).
+// worker (lines beyond the bound are dropped and counted); syslog datagrams
+// leave with one non-blocking sendmmsg(2) per target.
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,7 +19,11 @@
 
 namespace mqlb::lb {
 
+struct AccessRecord;
+
 enum class Level { Emerg, Alert, Crit, Err, Warning, Notice, Info, Debug };
+
+class SyslogSocket;
 
 class LogSink {
  public:
@@ -25,25 +33,81 @@ class LogSink {
   LogSink(const LogSink&) = delete;
   LogSink& operator=(const LogSink&) = delete;
 
+  // Adds `line` to this thread's batch for the target (see
+  // flush_thread_logs() for when it leaves).
   void write(std::string_view line, Level level) const;
   bool is_syslog() const { return target_.kind == conf::LogTarget::Kind::Syslog; }
 
  private:
   explicit LogSink(conf::LogTarget t) : target_(std::move(t)) {}
   conf::LogTarget target_;
-  int fd_ = -1;  // connected UDP socket, syslog only
+  // Syslog only. Shared with the batches that hold datagrams for it, so its
+  // descriptor is not closed (and reused) before they are sent.
+  std::shared_ptr<const SyslogSocket> socket_;
 };
 
 using LogSinks = std::vector<std::shared_ptr<LogSink>>;
 
+// The session's access line, formatted once, to each of `sinks` at Info.
+void log_access(const AccessRecord& r, const LogSinks& sinks);
+
+// Hands this thread's batches on: stdout/stderr to the writer thread (one
+// lock each), syslog datagrams to the network (one sendmmsg(2) per target).
+// From its first call on, the calling thread's lines wait for the next call
+// (or a full batch: 16 KiB, 32 datagrams); a thread that never calls it
+// hands each line on at once. Workers call it once per loop iteration,
+// before the loop blocks; a thread's batches are also flushed when it
+// exits. Cheap when there is nothing to flush.
+void flush_thread_logs();
+
 // "<134>Nov 22 14:26:37 mqlb[6781]: " — RFC 3164 header. Pure.
+void append_syslog_header(int facility, Level level, int64_t unix_ms, int pid, std::string& out);
 std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid);
 
-// Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` that are syslog.
+// Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` that
+// are syslog. Flushes the calling thread's logs: events are never delayed.
 void log_event(Level level, std::string_view text, const LogSinks& syslog_sinks = {});
 
-// Flushes what the writer thread still holds and stops it; call before exit.
-// Writing again afterwards starts it anew.
+// Flushes the calling thread's logs and what the writer thread still holds,
+// and stops it; call before exit. Bounded (2 s): a stdout nobody reads does
+// not keep mqlb from exiting. Writing again afterwards starts it anew,
+// unless it had to be abandoned.
 void flush_log_writer();
+
+// The thread behind the stdout/stderr sinks (one per process; exposed for
+// tests). It writes each run of queued batches for one descriptor with one
+// writev(2). Thread: push and flush from any thread; the writer's own.
+class StreamWriter {
+ public:
+  // About 16384 access lines.
+  static constexpr size_t kDefaultMaxBytes = size_t{2} << 20;
+
+  // At most `max_bytes` queued or being written; the warning about dropped
+  // lines goes to `warning_fd`.
+  explicit StreamWriter(size_t max_bytes = kDefaultMaxBytes, int warning_fd = 2);
+  // flush() with a 2 s bound.
+  ~StreamWriter();
+  StreamWriter(const StreamWriter&) = delete;
+  StreamWriter& operator=(const StreamWriter&) = delete;
+
+  // Queues `batch` (whole lines, each ending in '\n') for `fd` and leaves it
+  // empty, with a used buffer's capacity when one is spare. One lock, at
+  // most one wake-up. What does not fit under the bound is dropped, whole
+  // lines, and counted.
+  void push(int fd, std::string& batch);
+
+  // Writes what is queued, stops the thread and returns true, within
+  // `bound`. Otherwise the thread is stuck in writev(2): it is detached,
+  // keeps what it shares with this object alive on its own, and is never
+  // touched again; lines pushed from then on are dropped. Returns false.
+  bool flush(std::chrono::milliseconds bound);
+
+  // Lines dropped so far.
+  uint64_t dropped() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
 
 }  // namespace mqlb::lb

@@ -1,9 +1,12 @@
-// format_tcplog: HAProxy's `option tcplog` line, byte for byte.
+// append_tcplog / format_tcplog: HAProxy's `option tcplog` line, byte for byte.
 #include "lb/access_log.h"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
+#include <string>
+#include <string_view>
 
 namespace mqlb::lb {
 namespace {
@@ -58,14 +61,19 @@ TEST_CASE("tcplog line without a server shows NOSRV and -1 timers", "[access_log
         "0/4");
 }
 
-TEST_CASE("tcplog line puts an IPv6 client in brackets", "[access_log]") {
+TEST_CASE("tcplog line prints an IPv6 client without brackets as HAProxy 2.6 does",
+          "[access_log]") {
   use_timezone("UTC");
   AccessRecord r = served_session();
   r.client_addr = "2001:db8::7";
   r.client_port = 40000;
   CHECK(format_tcplog(r) ==
-        "[2001:db8::7]:40000 [22/Nov/2026:14:26:36.448] mqtt mqtt/b1 0/1/5012 342 -- 3/2/1/1/0 "
+        "2001:db8::7:40000 [22/Nov/2026:14:26:36.448] mqtt mqtt/b1 0/1/5012 342 -- 3/2/1/1/0 "
         "0/0");
+  r.client_addr = "::1";
+  CHECK(format_tcplog(r).rfind("::1:40000 [22/Nov/2026:14:26:36.448] ", 0) == 0);
+  r.client_addr = "::ffff:127.0.0.1";  // a v4 client of a dual-stack bind
+  CHECK(format_tcplog(r).rfind("::ffff:127.0.0.1:40000 [", 0) == 0);
 }
 
 TEST_CASE("tcplog line marks a redispatched session with a plus before the retries",
@@ -94,11 +102,73 @@ TEST_CASE("tcplog line carries termination state and queue lengths", "[access_lo
         "7/9");
 }
 
+TEST_CASE("tcplog line appends to what the buffer holds and adds no newline", "[access_log]") {
+  use_timezone("UTC");
+  std::string out = "earlier line\n";
+  append_tcplog(served_session(), out);
+  CHECK(out ==
+        "earlier line\n"
+        "127.0.0.1:51234 [22/Nov/2026:14:26:36.448] mqtt mqtt/b1 0/1/5012 342 -- 3/2/1/1/0 0/0");
+  const std::string line = format_tcplog(served_session());
+  append_tcplog(served_session(), out);
+  CHECK(out == "earlier line\n" + line + line);
+}
+
+TEST_CASE("tcplog line fills a buffer with room without moving it", "[access_log]") {
+  use_timezone("UTC");
+  std::string out;
+  out.reserve(4096);
+  const char* data = out.data();
+  for (int i = 0; i < 10; ++i)
+    append_tcplog(served_session(), out);
+  CHECK(out.data() == data);
+  CHECK(out.size() == 10 * format_tcplog(served_session()).size());
+}
+
+TEST_CASE("tcplog line prints the widest numbers in full", "[access_log]") {
+  use_timezone("UTC");
+  AccessRecord r = served_session();
+  r.client_addr = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";  // longest inet_ntop text
+  r.client_port = 65535;
+  r.queue_ms = INT64_MIN;
+  r.connect_ms = INT64_MAX;
+  r.total_ms = INT64_MAX;
+  r.bytes_to_client = UINT64_MAX;
+  r.actconn = r.feconn = r.beconn = r.srvconn = r.retries = UINT32_MAX;
+  r.srv_queue = r.backend_queue = UINT32_MAX;
+  r.redispatched = true;
+  CHECK(format_tcplog(r) ==
+        "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255:65535 [22/Nov/2026:14:26:36.448] mqtt "
+        "mqtt/b1 -9223372036854775808/9223372036854775807/9223372036854775807 "
+        "18446744073709551615 -- 4294967295/4294967295/4294967295/4294967295/+4294967295 "
+        "4294967295/4294967295");
+}
+
+TEST_CASE("client address takes C strings std::string and string views", "[access_log]") {
+  AccessRecord r;
+  CHECK(r.client_addr.empty());
+  const char text[46] = "10.0.0.5";
+  r.client_addr = text;
+  CHECK(r.client_addr.view() == "10.0.0.5");
+  r.client_addr = std::string("2001:db8::1");
+  CHECK(r.client_addr.view() == "2001:db8::1");
+  r.client_addr = std::string_view("::1");
+  CHECK(r.client_addr.view() == "::1");
+  CHECK(r.client_addr.size() == 3);
+  r.client_addr = std::string(60, 'x');  // longer than any address: cut, never overrun
+  CHECK(r.client_addr.size() == AddressText::kCapacity - 1);
+}
+
 TEST_CASE("accept date is zero padded to the millisecond", "[access_log]") {
   use_timezone("UTC");
   // 2026-11-02 09:05:07.005 UTC.
   CHECK(format_accept_date(1'793'610'307'005) == "02/Nov/2026:09:05:07.005");
   CHECK(format_accept_date(0) == "01/Jan/1970:00:00:00.000");
+}
+
+TEST_CASE("accept date before the epoch rounds down to the previous second", "[access_log]") {
+  use_timezone("UTC");
+  CHECK(format_accept_date(-1) == "31/Dec/1969:23:59:59.999");
 }
 
 TEST_CASE("accept date is in local time", "[access_log]") {
