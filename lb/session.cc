@@ -562,9 +562,7 @@ void Session::finish() {
     // HAProxy's %sq / %bq: how many were served from the queue this
     // session waited in before it left; 0 for a session that never queued.
     (waiter_.server ? r.srv_queue : r.backend_queue) = waiter_.processed_before;
-    std::string line = format_tcplog(r);
-    for (const auto& sink : frontend_.log)
-      sink->write(line, Level::Info);
+    log_access(r, frontend_.log);
   }
   frontend_.state->active.give();
   rt.process->active.give();

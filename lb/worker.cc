@@ -44,6 +44,9 @@ Worker::Worker(unsigned index, std::shared_ptr<const Runtime> runtime, uv_async_
   async_.data = this;
   uv_timer_init(&loop_, &accept_resume_);
   accept_resume_.data = this;
+  uv_prepare_init(&loop_, &prepare_);
+  uv_prepare_start(&prepare_, on_prepare);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -71,6 +74,7 @@ std::string Worker::bind_all() {
 void Worker::start() {
   thread_ = std::thread([this] {
     uv_run(&loop_, UV_RUN_DEFAULT);
+    flush_thread_logs();
     finished_.store(true);
     uv_async_send(on_exit_);  // sends coalesce: the control thread checks finished()
   });
@@ -164,6 +168,7 @@ void Worker::maybe_exit() {
   if (!draining_ || sessions_.size() != 0 || exiting_) return;
   exiting_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&accept_resume_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
   std::lock_guard lock(inbox_mutex_);
   async_closed_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
@@ -184,6 +189,10 @@ bool Worker::shed_one(int listen_fd, int error) {
     l->pause();
   uv_timer_start(&accept_resume_, on_accept_resume, 100, 0);
   return false;
+}
+
+void Worker::on_prepare(uv_prepare_t*) noexcept {
+  flush_thread_logs();
 }
 
 void Worker::on_accept_resume(uv_timer_t* timer) noexcept {

@@ -96,6 +96,7 @@ class Worker final : public Waiter::Sink {
  private:
   static void on_async(uv_async_t* h) noexcept;
   static void on_accept_resume(uv_timer_t* timer) noexcept;
+  static void on_prepare(uv_prepare_t* h) noexcept;
   void handle(const Message& m);
   void hard_stop();
   void drain();
@@ -107,6 +108,10 @@ class Worker final : public Waiter::Sink {
   uv_async_t* on_exit_;  // the control thread's; sent when this loop ends
   uv_loop_t loop_{};
   uv_async_t async_{};
+  // Before the loop blocks: hand this iteration's access lines to the log
+  // writer in one batch (close callbacks, where sessions log, run after
+  // the check phase, so a check handle would hold them until the next wake).
+  uv_prepare_t prepare_{};
   std::vector<std::unique_ptr<Listener>> listeners_;
   // Held in reserve: when accept fails with EMFILE it is closed to accept
   // and close one waiting connection, then reopened (the classic trick,
