@@ -83,6 +83,7 @@ nlohmann::ordered_json report(const Options& o, const Tally& t) {
     case Mode::Latency:
       j["pairs"] = o.pairs;
       j["ready_pairs"] = t.sessions;
+      j["unpaired_publishers"] = t.unpaired;
       j["payload"] = o.payload;
       j["qos"] = o.qos;
       if (o.rate > 0) {

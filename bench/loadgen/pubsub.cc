@@ -107,8 +107,10 @@ class PubSub final : public Conn::Handler {
   void begin() {
     phase_ = Phase::Publishing;
     setup_timer_.close();
-    for (auto& p : pairs_)
+    for (auto& p : pairs_) {
       t_.sessions += ready(*p);
+      t_.unpaired += !p->sub_up;
+    }
     t0_ = uv_hrtime();
     stop_timer_.start(o_.duration_s);
     if (o_.rate > 0) {
@@ -182,6 +184,10 @@ class PubSub final : public Conn::Handler {
     if (phase_ == Phase::Publishing || phase_ == Phase::Setup) {
       t_.elapsed_s = t0_ ? static_cast<double>(uv_hrtime() - t0_) / 1e9 : 0;
       t_.received_in_time = t_.received;
+    }
+    if (phase_ == Phase::Setup) {
+      for (auto& p : pairs_)
+        t_.unpaired += !p->sub_up;
     }
     phase_ = Phase::Done;
     for (auto& p : pairs_) {

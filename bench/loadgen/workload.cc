@@ -13,6 +13,7 @@ void Tally::merge(const Tally& o) {
   received_in_time += o.received_in_time;
   received_bytes += o.received_bytes;
   pubacks += o.pubacks;
+  unpaired += o.unpaired;
   for (const auto& [kind, n] : o.errors)
     errors[kind] += n;
   latency.merge(o.latency);

@@ -33,6 +33,7 @@ struct Tally {
   uint64_t received_in_time = 0;  // before publishing stopped: the rate's numerator
   uint64_t received_bytes = 0;    // payload bytes
   uint64_t pubacks = 0;
+  uint64_t unpaired = 0;  // pub/sub: pairs whose subscriber had no SUBACK when publishing began
   std::map<std::string, uint64_t> errors;
   Histogram latency;  // churn, idle: connect to CONNACK; pub/sub: publish to receive
   double elapsed_s = 0;
