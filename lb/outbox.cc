@@ -6,19 +6,30 @@
 
 namespace mqlb::lb {
 
+void Outbox::release(ChunkList& chunks, Chunk* c) {
+  bool small = c->capacity == kSmallChunkSize;
+  c->~Chunk();
+  if (small)
+    chunks.small.put(c);
+  else
+    chunks.big.put(c);
+}
+
 void Outbox::append(ChunkList& chunks, const char* data, size_t n) {
-  size_ += n;
+  size_ += static_cast<uint32_t>(n);
   while (n > 0) {
-    if (!tail_ || tail_->end == kChunkSize) {
-      auto* c = new (chunks.get()) Chunk;
+    if (!tail_ || tail_->end == tail_->capacity) {
+      bool small = !head_ && n <= kSmallChunkSize;
+      auto* c = new (small ? chunks.small.get() : chunks.big.get()) Chunk;
+      c->capacity = small ? kSmallChunkSize : kChunkSize;
       if (tail_)
         tail_->next = c;
       else
         head_ = c;
       tail_ = c;
     }
-    size_t room = std::min(n, kChunkSize - tail_->end);
-    std::memcpy(tail_->data + tail_->end, data, room);
+    size_t room = std::min(n, size_t{tail_->capacity - tail_->end});
+    std::memcpy(tail_->data() + tail_->end, data, room);
     tail_->end += static_cast<uint32_t>(room);
     data += room;
     n -= room;
@@ -29,7 +40,7 @@ int Outbox::start_write(uv_buf_t (&bufs)[kMaxBufs]) {
   if (inflight_ != 0 || size_ == 0) return 0;
   int n = 0;
   for (Chunk* c = head_; c && n < kMaxBufs; c = c->next) {
-    bufs[n++] = uv_buf_init(c->data + c->begin, c->end - c->begin);
+    bufs[n++] = uv_buf_init(c->data() + c->begin, c->end - c->begin);
     inflight_ += c->end - c->begin;
   }
   return n;
@@ -38,7 +49,7 @@ int Outbox::start_write(uv_buf_t (&bufs)[kMaxBufs]) {
 void Outbox::write_done(ChunkList& chunks) {
   size_ -= inflight_;
   while (inflight_ > 0) {
-    size_t here = head_->end - head_->begin;
+    uint32_t here = head_->end - head_->begin;
     if (inflight_ < here || head_ == tail_) {
       // The last chunk in flight may have gained bytes since: keep it.
       head_->begin += static_cast<uint32_t>(std::min(inflight_, here));
@@ -49,8 +60,7 @@ void Outbox::write_done(ChunkList& chunks) {
     inflight_ -= here;
     Chunk* done = head_;
     head_ = done->next;
-    done->~Chunk();
-    chunks.put(done);
+    release(chunks, done);
   }
 }
 
@@ -58,8 +68,7 @@ void Outbox::clear(ChunkList& chunks) {
   while (head_) {
     Chunk* c = head_;
     head_ = c->next;
-    c->~Chunk();
-    chunks.put(c);
+    release(chunks, c);
   }
   tail_ = nullptr;
   size_ = inflight_ = 0;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "lb/access_log.h"
 #include "lb/free_list.h"
@@ -34,15 +35,11 @@ Session::Session(Worker& worker, std::shared_ptr<const Runtime> runtime, const F
     : worker_(worker),
       runtime_(std::move(runtime)),
       frontend_(frontend),
-      backend_(*frontend.backend),
       frontend_totals_(&frontend.state->totals.at(worker.index())) {
   uv_tcp_init(worker.loop(), &client_);
   uv_timer_init(worker.loop(), &timer_);
   client_.data = this;
   timer_.data = this;
-  waiter_.sink = &worker;
-  waiter_.owner = this;
-  accept_unix_ms_ = unix_now_ms();
   accept_ms_ = uv_now(worker.loop());
 }
 
@@ -75,20 +72,20 @@ void Session::start(int fd, const sockaddr_storage& peer) {
   // is connected waits in the server's outbox (up to tune.bufsize), and a
   // client that resets while queued or connecting is let go at once.
   set_reading(client_side_, true);
-  if (!backend_.has_usable_server()) {
+  if (!backend().has_usable_server()) {
     close(Termination::ServerRefused);  // HAProxy: no server available, logged as <NOSRV>
     return;
   }
   // Newcomers wait behind the sessions already waiting for this backend,
   // except a source pick for a server nobody waits for.
-  const bool others_wait = backend_.state->queued() > 0;
-  if (others_wait && backend_.conf.balance != conf::Balance::Source) {
+  const bool others_wait = backend().state->queued() > 0;
+  if (others_wait && backend().conf.balance != conf::Balance::Source) {
     enqueue(nullptr);
     return;
   }
-  Backend::Pick pick = backend_.acquire(worker_.index(), client_hash(), nullptr);
+  Backend::Pick pick = backend().acquire(worker_.index(), client_hash(), nullptr);
   if (pick.server && others_wait && pick.server->state->queue.size() > 0) {
-    backend_.release(pick.server);
+    backend().release(pick.server);
     pick = {nullptr, pick.server};
   }
   if (!pick.server) {
@@ -107,31 +104,45 @@ uint32_t Session::client_hash() const {
 void Session::enqueue(const Server* pinned) {
   phase_ = Phase::Queued;
   phase_start_ = uv_now(worker_.loop());
-  waiter_.server = pinned ? pinned->state.get() : nullptr;
-  backend_.state->enqueue(&waiter_);
+  // Only a waiting session pays for a Waiter; it is freed when the grant
+  // has been handled or, after a close, when the session ends (a grant in
+  // the batch the worker is handling may still point at it until then).
+  waiter_ = new (worker_.waiters().get()) Waiter;
+  waiter_->sink = &worker_;
+  waiter_->owner = this;
+  waiter_->server = pinned ? pinned->state.get() : nullptr;
+  backend().state->enqueue(waiter_);
   // Pairs with the fence in ServerState::release: a slot released before
   // this waiter was visible woke nobody, so hand out free slots now. The
   // grant, even to this session, comes through the worker's inbox.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  for (const auto& s : backend_.servers)
-    if (s->state->usable()) backend_.state->dispatch(*s->state);
+  for (const auto& s : backend().servers)
+    if (s->state->usable()) backend().state->dispatch(*s->state);
   arm_timer();
 }
 
 void Session::on_granted() {
   if (phase_ != Phase::Queued) return;  // closed meanwhile; close() released the slot
-  const Server* s = backend_.find(waiter_.granted);
-  backend_.state->active.take();
+  const Server* s = backend().find(waiter_->granted);
+  note_queue_position();
+  worker_.waiters().put(waiter_);  // its grant is the message being handled
+  waiter_ = nullptr;
+  backend().state->active.take();
   assign(s);
   queue_ms_ = static_cast<int32_t>(uv_now(worker_.loop()) - phase_start_);
   connect();
+}
+
+void Session::note_queue_position() {
+  queue_position_ = waiter_->processed_before;
+  in_server_queue_ = waiter_->server != nullptr;
 }
 
 void Session::assign(const Server* s) {
   server_ = s;
   server_totals_ = &s->state->totals.at(worker_.index());
   server_totals_->sessions.add();
-  backend_.state->totals.at(worker_.index()).sessions.add();
+  backend().state->totals.at(worker_.index()).sessions.add();
 }
 
 void Session::connect() {
@@ -175,14 +186,14 @@ void Session::on_connect(uv_connect_t* req, int status) noexcept {
 
 void Session::connect_failed(Termination t) {
   server_totals_->connect_errors.add();
-  backend_.state->totals.at(worker_.index()).connect_errors.add();
-  if (retries_ >= backend_.conf.retries || t == Termination::ResourceConnect) {
+  backend().state->totals.at(worker_.index()).connect_errors.add();
+  if (retries_ >= backend().conf.retries || t == Termination::ResourceConnect) {
     close(t);
     return;
   }
   ++retries_;
   server_totals_->retries.add();
-  backend_.state->totals.at(worker_.index()).retries.add();
+  backend().state->totals.at(worker_.index()).retries.add();
   phase_ = Phase::TurnAround;
   phase_start_ = uv_now(worker_.loop());
   termination_ = t;
@@ -205,16 +216,16 @@ void Session::redispatch_or_wait() {
   // HAProxy `option redispatch`: the last retry goes to another server, at
   // once; earlier retries wait a turn-around of min(timeout connect, 1s) so
   // a restarting server is not hammered.
-  if (backend_.conf.redispatch && retries_ == backend_.conf.retries) {
+  if (backend().conf.redispatch && retries_ == backend().conf.retries) {
     const Server* old = server_;
-    Backend::Pick other = backend_.acquire(worker_.index(), client_hash(), old);
+    Backend::Pick other = backend().acquire(worker_.index(), client_hash(), old);
     if (other.server) {
-      backend_.release(old);
+      backend().release(old);
       redispatched_ = other.server != old;
       if (redispatched_) {
         assign(other.server);
         server_totals_->redispatches.add();
-        backend_.state->totals.at(worker_.index()).redispatches.add();
+        backend().state->totals.at(worker_.index()).redispatches.add();
       }
       server_ = other.server;
       connect();
@@ -227,7 +238,7 @@ void Session::redispatch_or_wait() {
 void Session::relay_start() {
   phase_ = Phase::Relaying;
   uint64_t now = uv_now(worker_.loop());
-  client_side_.last_activity = server_side_.last_activity = now;
+  client_side_.last_activity = server_side_.last_activity = since_accept(now);
   flush(server_side_);  // what the client sent while we were connecting
   maybe_shutdown(server_side_);
   if (server_side_.out.size() < runtime_->config.global.tune.relay_high_water)
@@ -318,7 +329,7 @@ void Session::on_read(Side& from, Side& to, ssize_t nread) {
 }
 
 void Session::send(Side& to, Side& from, const char* data, size_t n) {
-  from.last_activity = uv_now(worker_.loop());
+  from.last_activity = since_accept(uv_now(worker_.loop()));
   if (to.out.empty() && phase_ == Phase::Relaying) {
     uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(n));
     int r = uv_try_write(stream(to), &b, 1);
@@ -356,7 +367,7 @@ void Session::flush(Side& to) {
     close(is_client(to) ? Termination::ClientAbort : Termination::ServerAbort);
     return;
   }
-  to.write_mark = stream(to)->write_queue_size;
+  to.write_mark = static_cast<uint32_t>(stream(to)->write_queue_size);
 }
 
 void Session::on_write(uv_write_t* req, int status) noexcept {
@@ -375,7 +386,7 @@ void Session::write_done(Side& to, int status) {
     close(is_client(to) ? Termination::ClientAbort : Termination::ServerAbort);
     return;
   }
-  to.last_activity = uv_now(worker_.loop());
+  to.last_activity = since_accept(uv_now(worker_.loop()));
   flush(to);
   Side& from = peer(to);
   if (from.held && to.out.size() < runtime_->config.global.tune.relay_low_water) {
@@ -423,15 +434,15 @@ TimerView Session::timer_view() const {
       break;
   }
   v.phase_start = phase_start_;
-  v.client = {client_side_.last_activity, client_side_.held};
-  v.server = {server_side_.last_activity, server_side_.held};
+  v.client = {accept_ms_ + client_side_.last_activity, client_side_.held};
+  v.server = {accept_ms_ + server_side_.last_activity, server_side_.held};
   v.half_closed = client_side_.read_eof || server_side_.read_eof;
   return v;
 }
 
 void Session::arm_timer() {
   if (phase_ == Phase::Accepted || phase_ == Phase::Closing) return;
-  auto deadline = next_deadline(timer_view(), frontend_.conf.timeouts, backend_.conf.timeouts);
+  auto deadline = next_deadline(timer_view(), frontend_.conf.timeouts, backend().conf.timeouts);
   if (!deadline) {
     uv_timer_stop(&timer_);
     return;
@@ -449,8 +460,8 @@ void Session::on_timer(uv_timer_t* t) noexcept {
 void Session::note_write_progress(Side& side, uint64_t now) {
   if (!side.write) return;
   size_t queued = stream(side)->write_queue_size;
-  if (queued < side.write_mark) side.last_activity = now;
-  side.write_mark = queued;
+  if (queued < side.write_mark) side.last_activity = since_accept(now);
+  side.write_mark = static_cast<uint32_t>(queued);
 }
 
 void Session::timer_fired() {
@@ -462,7 +473,7 @@ void Session::timer_fired() {
   }
   // The timer is armed lazily: activity since it was set pushes the
   // deadline back instead of re-arming on every read.
-  auto deadline = next_deadline(timer_view(), frontend_.conf.timeouts, backend_.conf.timeouts);
+  auto deadline = next_deadline(timer_view(), frontend_.conf.timeouts, backend().conf.timeouts);
   if (!deadline || deadline->at > now) {
     arm_timer();
     return;
@@ -507,8 +518,10 @@ void Session::close(Termination t) {
   if (phase_ == Phase::Queued) {
     // A grant may have raced with the end of the wait: the slot it gave is
     // this session's, so it goes back.
-    if (ServerState* granted = backend_.state->leave(&waiter_)) {
-      worker_.cancel_grant(&waiter_);
+    ServerState* granted = backend().state->leave(waiter_);
+    note_queue_position();
+    if (granted) {
+      worker_.cancel_grant(waiter_);
       granted->release();
     }
   }
@@ -537,16 +550,17 @@ void Session::finish() {
   uint64_t now = uv_now(worker_.loop());
   // As in HAProxy, the counts logged include this session on the frontend
   // side but not on the backend side, which it has already left.
-  if (server_) backend_.release(server_);
+  if (server_) backend().release(server_);
   if (!frontend_.log.empty()) {
     AccessRecord r;
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(client_v6_ ? AF_INET6 : AF_INET, client_addr_, text, sizeof text);
     r.client_addr = text;
     r.client_port = client_port_;
-    r.accept_unix_ms = accept_unix_ms_;
+    // The wall clock at accept, from the loop clock's age of the session.
+    r.accept_unix_ms = unix_now_ms() - static_cast<int64_t>(now - accept_ms_);
     r.frontend = frontend_.conf.name;
-    r.backend = backend_.conf.name;
+    r.backend = backend().conf.name;
     if (server_) r.server = server_->conf.name;
     r.queue_ms = queue_ms_;
     r.connect_ms = connect_ms_;
@@ -555,17 +569,18 @@ void Session::finish() {
     std::memcpy(r.termination, code(termination_).data(), 2);
     r.actconn = rt.process->active.get();
     r.feconn = frontend_.state->active.get();
-    r.beconn = backend_.state->active.get();
+    r.beconn = backend().state->active.get();
     r.srvconn = server_ ? server_->state->active.get() : 0;
     r.retries = retries_;
     r.redispatched = redispatched_;
     // HAProxy's %sq / %bq: how many were served from the queue this
     // session waited in before it left; 0 for a session that never queued.
-    (waiter_.server ? r.srv_queue : r.backend_queue) = waiter_.processed_before;
+    (in_server_queue_ ? r.srv_queue : r.backend_queue) = queue_position_;
     log_access(r, frontend_.log);
   }
   frontend_.state->active.give();
   rt.process->active.give();
+  if (waiter_) worker_.waiters().put(waiter_);
   // The snapshot may go with this session: keep it until the end.
   std::shared_ptr<const Runtime> keep = std::move(runtime_);
   Worker& worker = worker_;

@@ -63,8 +63,8 @@ class Session {
   struct Side {
     Outbox out;                   // bytes waiting to be written to this side
     uv_write_t* write = nullptr;  // in flight, from the worker's free list
-    size_t write_mark = 0;        // the stream's write queue size when last seen
-    uint64_t last_activity = 0;
+    uint32_t write_mark = 0;      // the stream's write queue size when last seen
+    uint32_t last_activity = 0;   // loop ms since accept (49 days fit)
     bool reading = false;
     bool read_eof = false;
     bool held = false;  // reading stopped by backpressure
@@ -83,6 +83,7 @@ class Session {
   uint32_t client_hash() const;  // the key of `balance source`
   void enqueue(const Server* pinned);
   void assign(const Server* s);
+  void note_queue_position();
   void connect();
   void connect_failed(Termination t);
   void redispatch_or_wait();
@@ -103,6 +104,8 @@ class Session {
   void finish();
   void count_bytes(bool to_client, size_t n);
   bool is_client(const Side& s) const { return &s == &client_side_; }
+  const Backend& backend() const { return *frontend_.backend; }
+  uint32_t since_accept(uint64_t now) const { return static_cast<uint32_t>(now - accept_ms_); }
   Side& peer(Side& s) { return is_client(s) ? server_side_ : client_side_; }
   uv_stream_t* stream(Side& s) {
     return reinterpret_cast<uv_stream_t*>(is_client(s) ? &client_ : &server_tcp_);
@@ -111,7 +114,6 @@ class Session {
   Worker& worker_;
   std::shared_ptr<const Runtime> runtime_;
   const Frontend& frontend_;
-  const Backend& backend_;
   const Server* server_ = nullptr;
   Totals* frontend_totals_;  // this worker's counters
   Totals* server_totals_ = nullptr;
@@ -120,12 +122,11 @@ class Session {
   uv_timer_t timer_{};
   Side client_side_;
   Side server_side_;
-  Waiter waiter_;
+  Waiter* waiter_ = nullptr;  // while queued, from the worker's free list
 
   uint8_t client_addr_[16] = {};  // compact: an idle session stays small
   uint16_t client_port_ = 0;
   bool client_v6_ = false;
-  int64_t accept_unix_ms_ = 0;
   uint64_t accept_ms_ = 0;    // loop time
   uint64_t phase_start_ = 0;  // loop time the current queue/connect phase began
   int32_t queue_ms_ = -1;
@@ -136,6 +137,8 @@ class Session {
   Phase phase_ = Phase::Accepted;
   ServerHandle server_handle_ = ServerHandle::None;
   bool redispatched_ = false;
+  bool in_server_queue_ = false;
+  uint32_t queue_position_ = 0;  // %sq or %bq
   Termination termination_ = Termination::Normal;
 };
 

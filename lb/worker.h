@@ -76,6 +76,7 @@ class Worker final : public Waiter::Sink {
   Outbox::ChunkList& chunks() { return chunks_; }
   FreeList<sizeof(uv_write_t), 1024>& write_reqs() { return write_reqs_; }
   FreeList<sizeof(uv_connect_t), 256>& connect_reqs() { return connect_reqs_; }
+  FreeList<sizeof(Waiter), 256>& waiters() { return waiters_; }
   bool draining() const { return draining_; }
   void add(Session* s);
   void remove(Session* s);
@@ -122,6 +123,7 @@ class Worker final : public Waiter::Sink {
   Outbox::ChunkList chunks_;
   FreeList<sizeof(uv_write_t), 1024> write_reqs_;
   FreeList<sizeof(uv_connect_t), 256> connect_reqs_;
+  FreeList<sizeof(Waiter), 256> waiters_;
   std::thread thread_;
 
   std::mutex inbox_mutex_;  // guards inbox_ and async_closed_
