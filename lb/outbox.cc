@@ -1,3 +1,4 @@
+// Pure.
 #include "lb/outbox.h"
 
 #include <algorithm>
@@ -36,32 +37,27 @@ void Outbox::append(ChunkList& chunks, const char* data, size_t n) {
   }
 }
 
-int Outbox::start_write(uv_buf_t (&bufs)[kMaxBufs]) {
-  if (inflight_ != 0 || size_ == 0) return 0;
+int Outbox::gather(iovec (&bufs)[kMaxBufs]) const {
   int n = 0;
-  for (Chunk* c = head_; c && n < kMaxBufs; c = c->next) {
-    bufs[n++] = uv_buf_init(c->data() + c->begin, c->end - c->begin);
-    inflight_ += c->end - c->begin;
-  }
+  for (Chunk* c = head_; c && n < kMaxBufs; c = c->next)
+    bufs[n++] = {c->data() + c->begin, c->end - c->begin};
   return n;
 }
 
-void Outbox::write_done(ChunkList& chunks) {
-  size_ -= inflight_;
-  while (inflight_ > 0) {
-    uint32_t here = head_->end - head_->begin;
-    if (inflight_ < here || head_ == tail_) {
-      // The last chunk in flight may have gained bytes since: keep it.
-      head_->begin += static_cast<uint32_t>(std::min(inflight_, here));
-      inflight_ = 0;
-      if (head_->begin == head_->end && head_ == tail_) clear(chunks);
+void Outbox::consume(ChunkList& chunks, size_t n) {
+  size_ -= static_cast<uint32_t>(n);
+  while (n > 0) {
+    size_t here = head_->end - head_->begin;
+    if (n < here) {
+      head_->begin += static_cast<uint32_t>(n);
       return;
     }
-    inflight_ -= here;
+    n -= here;
     Chunk* done = head_;
     head_ = done->next;
     release(chunks, done);
   }
+  if (!head_) tail_ = nullptr;
 }
 
 void Outbox::clear(ChunkList& chunks) {
@@ -71,7 +67,7 @@ void Outbox::clear(ChunkList& chunks) {
     release(chunks, c);
   }
   tail_ = nullptr;
-  size_ = inflight_ = 0;
+  size_ = 0;
 }
 
 }  // namespace mqlb::lb

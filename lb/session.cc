@@ -1,9 +1,13 @@
 #include "lb/session.h"
 
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <new>
 
@@ -14,16 +18,25 @@
 namespace mqlb::lb {
 namespace {
 
-bool is_resource_error(int rc) {
-  return rc == UV_EMFILE || rc == UV_ENFILE || rc == UV_ENOBUFS;
+bool is_resource_error(int error) {
+  return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
 }
+
+void set_nodelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+// Reads per readiness event before a side yields to the rest of the loop
+// (it reads on from the worker's again list).
+constexpr int kReadBudget = 16;
 
 // Sessions are created and freed on the thread of their worker.
 thread_local FreeList<sizeof(Session), 1024> session_blocks;
 
 }  // namespace
 
-void* Session::operator new(size_t size) {
+void* Session::operator new(size_t) {
   return session_blocks.get();
 }
 
@@ -36,17 +49,18 @@ Session::Session(Worker& worker, std::shared_ptr<const Runtime> runtime, const F
       runtime_(std::move(runtime)),
       frontend_(frontend),
       frontend_totals_(&frontend.state->totals.at(worker.index())) {
-  uv_tcp_init(worker.loop(), &client_);
   uv_timer_init(worker.loop(), &timer_);
-  client_.data = this;
   timer_.data = this;
   accept_ms_ = uv_now(worker.loop());
 }
 
 Session::~Session() {
-  // In-flight writes were cancelled before the close callbacks.
   client_side_.out.clear(worker_.chunks());
   server_side_.out.clear(worker_.chunks());
+}
+
+uint64_t Session::now() const {
+  return uv_now(worker_.loop());
 }
 
 void Session::start(int fd, const sockaddr_storage& peer) {
@@ -62,16 +76,16 @@ void Session::start(int fd, const sockaddr_storage& peer) {
     std::memcpy(client_addr_, &a->sin_addr, 4);
     client_port_ = ntohs(a->sin_port);
   }
-  if (uv_tcp_open(&client_, fd) != 0) {
-    ::close(fd);
+  // accept4 made it non-blocking already. The client is watched from the
+  // start: what it sends before the server is connected waits in the
+  // server's outbox (up to tune.bufsize), and a client that resets while
+  // queued or connecting is let go at once.
+  client_side_.fd = fd;
+  set_nodelay(fd);
+  if (!worker_.watch(fd, reinterpret_cast<uintptr_t>(this))) {
     close(Termination::ClientAbortConnect);
     return;
   }
-  uv_tcp_nodelay(&client_, 1);
-  // The client is watched from the start: what it sends before the server
-  // is connected waits in the server's outbox (up to tune.bufsize), and a
-  // client that resets while queued or connecting is let go at once.
-  set_reading(client_side_, true);
   if (!backend().has_usable_server()) {
     close(Termination::ServerRefused);  // HAProxy: no server available, logged as <NOSRV>
     return;
@@ -103,7 +117,7 @@ uint32_t Session::client_hash() const {
 
 void Session::enqueue(const Server* pinned) {
   phase_ = Phase::Queued;
-  phase_start_ = uv_now(worker_.loop());
+  phase_start_ = now();
   // Only a waiting session pays for a Waiter; it is freed when the grant
   // has been handled or, after a close, when the session ends (a grant in
   // the batch the worker is handling may still point at it until then).
@@ -119,6 +133,7 @@ void Session::enqueue(const Server* pinned) {
   for (const auto& s : backend().servers)
     if (s->state->usable()) backend().state->dispatch(*s->state);
   arm_timer();
+  pump(client_side_);  // what it sent already, up to tune.bufsize
 }
 
 void Session::on_granted() {
@@ -129,7 +144,7 @@ void Session::on_granted() {
   waiter_ = nullptr;
   backend().state->active.take();
   assign(s);
-  queue_ms_ = static_cast<int32_t>(uv_now(worker_.loop()) - phase_start_);
+  queue_ms_ = static_cast<int32_t>(now() - phase_start_);
   connect();
 }
 
@@ -147,44 +162,51 @@ void Session::assign(const Server* s) {
 
 void Session::connect() {
   phase_ = Phase::Connecting;
-  phase_start_ = uv_now(worker_.loop());
-  uv_tcp_init(worker_.loop(), &server_tcp_);
-  server_tcp_.data = this;
-  server_handle_ = ServerHandle::Open;
-  uv_tcp_nodelay(&server_tcp_, 1);  // applied when libuv creates the socket
-  auto* req = static_cast<uv_connect_t*>(worker_.connect_reqs().get());
-  req->data = this;
-  int rc = uv_tcp_connect(req, &server_tcp_, reinterpret_cast<const sockaddr*>(&server_->addr),
-                          on_connect);
-  if (rc != 0) {
-    worker_.connect_reqs().put(req);
-    if (is_resource_error(rc)) warn_fd_exhaustion(*runtime_, worker_.index(), rc);
-    connect_failed(is_resource_error(rc) ? Termination::ResourceConnect
-                                         : Termination::ServerRefused);
+  phase_start_ = now();
+  const sockaddr* addr = reinterpret_cast<const sockaddr*>(&server_->addr);
+  int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int error = errno;
+    if (is_resource_error(error))
+      warn_fd_exhaustion(*runtime_, worker_.index(), -error);
+    connect_failed(is_resource_error(error) ? Termination::ResourceConnect
+                                            : Termination::ServerRefused);
     return;
   }
-  // Asking for reads now merges POLLIN into the connect's epoll registration
-  // (one epoll_ctl fewer per session); libuv reports the connect first.
-  server_side_.reading = false;
-  set_reading(server_side_, true);
+  // A fresh server side (a retry starts over); its outbox keeps what the
+  // client sent meanwhile.
+  server_side_.fd = fd;
+  server_side_.readable = server_side_.fin_seen = server_side_.read_eof = false;
+  server_side_.held = false;
+  set_nodelay(fd);
+  socklen_t len = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (::connect(fd, addr, len) != 0 && errno != EINPROGRESS) {
+    connect_failed(Termination::ServerRefused);
+    return;
+  }
+  // One registration for the whole connection: EPOLLOUT says connected,
+  // EPOLLERR/EPOLLHUP refused, and later events need no epoll_ctl.
+  if (!worker_.watch(fd, reinterpret_cast<uintptr_t>(this) | 1)) {
+    connect_failed(Termination::ResourceConnect);
+    return;
+  }
+  server_side_.writable = false;
   arm_timer();
 }
 
-void Session::on_connect(uv_connect_t* req, int status) noexcept {
-  auto* s = static_cast<Session*>(req->data);
-  s->worker_.connect_reqs().put(req);
-  // Cancelled: the handle was closed for a retry or for the end of the session.
-  if (status == UV_ECANCELED || s->phase_ != Phase::Connecting) return;
-  if (status < 0) {
-    s->connect_failed(is_resource_error(status) ? Termination::ResourceConnect
-                                                : Termination::ServerRefused);
-    return;
-  }
-  s->connect_ms_ = static_cast<int32_t>(uv_now(s->worker_.loop()) - s->phase_start_);
-  s->relay_start();
+void Session::connected() {
+  connect_ms_ = static_cast<int32_t>(now() - phase_start_);
+  relay_start();
+}
+
+void Session::close_server() {
+  if (server_side_.fd >= 0) ::close(server_side_.fd);  // leaves the epoll set with it
+  server_side_.fd = -1;
+  worker_.forget_again(&server_side_.again, this);
 }
 
 void Session::connect_failed(Termination t) {
+  close_server();
   server_totals_->connect_errors.add();
   backend().state->totals.at(worker_.index()).connect_errors.add();
   if (retries_ >= backend().conf.retries || t == Termination::ResourceConnect) {
@@ -195,21 +217,9 @@ void Session::connect_failed(Termination t) {
   server_totals_->retries.add();
   backend().state->totals.at(worker_.index()).retries.add();
   phase_ = Phase::TurnAround;
-  phase_start_ = uv_now(worker_.loop());
+  phase_start_ = now();
   termination_ = t;
-  server_handle_ = ServerHandle::ClosingForRetry;
-  uv_timer_stop(&timer_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&server_tcp_), on_server_closed_for_retry);
-}
-
-void Session::on_server_closed_for_retry(uv_handle_t* h) noexcept {
-  auto* s = static_cast<Session*>(h->data);
-  s->server_handle_ = ServerHandle::None;
-  if (s->phase_ == Phase::Closing) {
-    on_closed(h);
-    return;
-  }
-  s->redispatch_or_wait();
+  redispatch_or_wait();
 }
 
 void Session::redispatch_or_wait() {
@@ -237,63 +247,149 @@ void Session::redispatch_or_wait() {
 
 void Session::relay_start() {
   phase_ = Phase::Relaying;
-  uint64_t now = uv_now(worker_.loop());
-  client_side_.last_activity = server_side_.last_activity = since_accept(now);
+  uint32_t t = since_accept(now());
+  client_side_.last_activity = server_side_.last_activity = t;
   flush(server_side_);  // what the client sent while we were connecting
+  if (phase_ == Phase::Closing) return;
   maybe_shutdown(server_side_);
-  if (server_side_.out.size() < runtime_->config.global.tune.relay_high_water)
-    set_reading(client_side_, true);
-  else
+  if (server_side_.out.size() >= runtime_->config.global.tune.relay_high_water)
     hold(client_side_, true);
-  arm_timer();  // the server has been read since connect()
+  arm_timer();
+  pump(server_side_);
+  if (phase_ == Phase::Closing) return;
+  pump(client_side_);
+  if (phase_ == Phase::Closing) return;
+  maybe_finish();
 }
 
-void Session::set_reading(Side& side, bool on) {
-  if (side.reading == on || side.read_eof) return;
-  side.reading = on;
-  if (on)
-    uv_read_start(stream(side), on_alloc, is_client(side) ? on_client_read : on_server_read);
+void Session::on_events(uint64_t tag, uint32_t events) {
+  auto* s = reinterpret_cast<Session*>(static_cast<uintptr_t>(tag & ~uint64_t{1}));
+  s->side_ready((tag & 1) ? s->server_side_ : s->client_side_, events);
+}
+
+void Session::side_ready(Side& side, uint32_t events) {
+  // A closed session's events may still be in the batch the worker is
+  // handling (it is freed only in the timer's close callback, later).
+  if (phase_ == Phase::Closing || side.fd < 0) return;
+  const bool failed = events & (EPOLLERR | EPOLLHUP);
+  if (!is_client(side) && phase_ == Phase::Connecting) {
+    if (failed) {
+      connect_failed(Termination::ServerRefused);
+      return;
+    }
+    if (!(events & EPOLLOUT)) return;
+    side.writable = true;
+    if (events & (EPOLLIN | EPOLLRDHUP)) side.readable = true;
+    if (events & EPOLLRDHUP) side.fin_seen = true;
+    connected();
+    return;
+  }
+  if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) side.writable = true;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) side.readable = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP)) side.fin_seen = true;
+  if (phase_ != Phase::Relaying) {
+    // Only the client is open. A reset, or (HAProxy's abortonclose) a FIN
+    // while queued, ends the session even when its buffer is full.
+    if (failed || (side.fin_seen && phase_ == Phase::Queued && !wants_read(side))) {
+      pump(side);
+      if (phase_ != Phase::Closing)
+        close(phase_ == Phase::Queued ? Termination::ClientAbortQueue
+                                      : Termination::ClientAbortConnect);
+      return;
+    }
+    pump(side);
+    return;
+  }
+  if (side.writable && !side.out.empty()) {
+    flush(side);
+    if (phase_ == Phase::Closing) return;
+  }
+  pump(side);
+}
+
+bool Session::wants_read(const Side& from) const {
+  if (from.read_eof || from.held || from.fd < 0) return false;
+  if (phase_ == Phase::Relaying) return true;
+  // Before the server is connected only the client is read, to a bound.
+  return is_client(from) && phase_ != Phase::Closing && read_limit(from) > 0;
+}
+
+size_t Session::read_limit(const Side& from) const {
+  if (phase_ == Phase::Relaying) return Worker::kReadBufferSize;
+  // Not connected yet: no more than tune.bufsize in all (the rest waits in
+  // the kernel), so a queued client costs a bounded buffer.
+  size_t limit = runtime_->config.global.tune.bufsize;
+  return std::min(Worker::kReadBufferSize, limit - std::min(limit, server_side_.out.size()));
+}
+
+void Session::pump(Side& from) {
+  for (int n = 0; from.readable && wants_read(from); ++n) {
+    if (n == kReadBudget) {
+      worker_.again(&from.again, this);
+      return;
+    }
+    const size_t want = read_limit(from);
+    ssize_t got = ::recv(from.fd, worker_.read_buffer(), want, 0);
+    if (got > 0) {
+      const auto size = static_cast<size_t>(got);
+      // A short read drained the socket's queue: no read to learn EAGAIN.
+      if (size < want) from.readable = false;
+      count_bytes(!is_client(from), size);
+      send(peer(from), from, worker_.read_buffer(), size);
+      if (phase_ == Phase::Closing) return;
+      if (!from.readable && from.fin_seen) read_eof(from);  // the FIN came with it
+      continue;
+    }
+    if (got == 0) {
+      read_eof(from);
+      return;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      from.readable = false;
+      return;
+    }
+    if (errno == EINTR) continue;
+    read_error(from);
+    return;
+  }
+}
+
+void Session::read_again() {
+  if (phase_ == Phase::Closing) return;
+  for (Side* side : {&client_side_, &server_side_})
+    if (side->again) {
+      side->again = false;
+      pump(*side);
+      if (phase_ == Phase::Closing) return;
+    }
+}
+
+void Session::read_error(Side& from) {
+  // A reset: C or S by who sent it, then the phase.
+  if (phase_ == Phase::Relaying)
+    close(is_client(from) ? Termination::ClientAbort : Termination::ServerAbort);
   else
-    uv_read_stop(stream(side));
+    close(phase_ == Phase::Queued ? Termination::ClientAbortQueue
+                                  : Termination::ClientAbortConnect);
 }
 
-void Session::hold(Side& from, bool held) {
-  from.held = held && !from.read_eof;
-  set_reading(from, !held);
-}
-
-void Session::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
-  // One buffer per loop: libuv calls alloc, read, read_cb in sequence, and
-  // every read is written onward or copied out before the callback returns.
-  auto* s = static_cast<Session*>(h->data);
-  size_t size = Worker::kReadBufferSize;
-  if (h == reinterpret_cast<uv_handle_t*>(&s->client_) && s->phase_ != Phase::Relaying) {
-    // Not connected yet: read no more than tune.bufsize in all (the rest
-    // waits in the kernel), so a queued client costs a bounded buffer.
-    size_t limit = s->runtime_->config.global.tune.bufsize;
-    size = limit - std::min(limit, s->server_side_.out.size());
+void Session::read_eof(Side& from) {
+  if (from.read_eof) return;
+  from.read_eof = true;
+  from.held = false;
+  from.readable = false;
+  if (phase_ == Phase::Queued) {
+    close(Termination::ClientAbortQueue);  // HAProxy's abortonclose
+    return;
   }
-  *buf = uv_buf_init(s->worker_.read_buffer(), static_cast<unsigned>(size));
-}
-
-void Session::on_client_read(uv_stream_t* h, ssize_t nread, const uv_buf_t* buf) noexcept {
-  auto* s = static_cast<Session*>(h->data);
-  if (nread > 0) {
-    s->count_bytes(false, static_cast<size_t>(nread));
-    s->send(s->server_side_, s->client_side_, buf->base, static_cast<size_t>(nread));
-  } else {
-    s->on_read(s->client_side_, s->server_side_, nread);
-  }
-}
-
-void Session::on_server_read(uv_stream_t* h, ssize_t nread, const uv_buf_t* buf) noexcept {
-  auto* s = static_cast<Session*>(h->data);
-  if (nread > 0) {
-    s->count_bytes(true, static_cast<size_t>(nread));
-    s->send(s->client_side_, s->server_side_, buf->base, static_cast<size_t>(nread));
-  } else {
-    s->on_read(s->server_side_, s->client_side_, nread);
-  }
+  // Half-close: pass the FIN on once everything before it is written (and,
+  // while still connecting, once the server is there).
+  Side& to = peer(from);
+  to.write_state = HalfClose::ShutdownPending;
+  if (phase_ != Phase::Relaying) return;
+  maybe_shutdown(to);
+  maybe_finish();
+  if (phase_ == Phase::Relaying) arm_timer();  // the *-fin timeouts apply now
 }
 
 void Session::count_bytes(bool to_client, size_t n) {
@@ -303,111 +399,80 @@ void Session::count_bytes(bool to_client, size_t n) {
   if (to_client) bytes_to_client_ += n;
 }
 
-void Session::on_read(Side& from, Side& to, ssize_t nread) {
-  if (nread == 0 || nread == UV_ENOBUFS) return;  // EAGAIN, or a zero-sized buffer
-  bool relaying = phase_ == Phase::Relaying;
-  if (nread != UV_EOF || (phase_ == Phase::Queued)) {
-    // A reset, or a client giving up while queued (HAProxy's abortonclose):
-    // C = the client, then the phase it left in.
-    if (relaying)
-      close(is_client(from) ? Termination::ClientAbort : Termination::ServerAbort);
-    else
-      close(phase_ == Phase::Queued ? Termination::ClientAbortQueue
-                                    : Termination::ClientAbortConnect);
-    return;
-  }
-  // Half-close: pass the FIN on once everything before it is written (and,
-  // while still connecting, once the server is there).
-  set_reading(from, false);
-  from.read_eof = true;
-  from.held = false;
-  to.write_state = HalfClose::ShutdownPending;
-  if (!relaying) return;
-  maybe_shutdown(to);
-  maybe_finish();
-  if (phase_ == Phase::Relaying) arm_timer();  // the *-fin timeouts apply now
-}
-
 void Session::send(Side& to, Side& from, const char* data, size_t n) {
-  from.last_activity = since_accept(uv_now(worker_.loop()));
-  if (to.out.empty() && phase_ == Phase::Relaying) {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(n));
-    int r = uv_try_write(stream(to), &b, 1);
+  const uint32_t t = since_accept(now());
+  from.last_activity = t;
+  if (to.out.empty() && to.writable && phase_ == Phase::Relaying) {
+    ssize_t r = ::send(to.fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (r > 0) {
-      to.last_activity = from.last_activity;
+      to.last_activity = t;
       data += r;
       n -= static_cast<size_t>(r);
       if (n == 0) return;
-    } else if (r != UV_EAGAIN) {
-      close(is_client(to) ? Termination::ClientAbort : Termination::ServerAbort);
+      to.writable = false;  // a partial send: the socket buffer is full
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      to.writable = false;
+    } else {
+      abort_write(to);
       return;
     }
   }
   to.out.append(worker_.chunks(), data, n);
-  flush(to);
   const conf::Tune& tune = runtime_->config.global.tune;
-  if (phase_ != Phase::Relaying) {
-    if (to.out.size() >= tune.bufsize) set_reading(from, false);
-  } else if (to.out.size() >= tune.relay_high_water) {
-    hold(from, true);
-  }
+  if (phase_ == Phase::Relaying && to.out.size() >= tune.relay_high_water) hold(from, true);
 }
 
 void Session::flush(Side& to) {
-  if (to.write || phase_ != Phase::Relaying) return;
-  uv_buf_t bufs[Outbox::kMaxBufs];
-  int n = to.out.start_write(bufs);
-  if (n == 0) return;
-  to.write = static_cast<uv_write_t*>(worker_.write_reqs().get());
-  to.write->data = this;
-  int rc = uv_write(to.write, stream(to), bufs, static_cast<unsigned>(n), on_write);
-  if (rc != 0) {
-    worker_.write_reqs().put(to.write);
-    to.write = nullptr;
-    close(is_client(to) ? Termination::ClientAbort : Termination::ServerAbort);
+  while (to.writable && !to.out.empty()) {
+    iovec bufs[Outbox::kMaxBufs];
+    msghdr msg{};
+    msg.msg_iov = bufs;
+    msg.msg_iovlen = static_cast<size_t>(to.out.gather(bufs));
+    ssize_t r = ::sendmsg(to.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r > 0) {
+      to.out.consume(worker_.chunks(), static_cast<size_t>(r));
+      // Every byte the socket takes is activity, however slowly it goes.
+      to.last_activity = since_accept(now());
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      to.writable = false;
+      break;
+    }
+    if (errno == EINTR) continue;
+    abort_write(to);
     return;
   }
-  to.write_mark = static_cast<uint32_t>(stream(to)->write_queue_size);
+  written(to);
 }
 
-void Session::on_write(uv_write_t* req, int status) noexcept {
-  auto* s = static_cast<Session*>(req->data);
-  Side& to = req->handle == reinterpret_cast<uv_stream_t*>(&s->client_) ? s->client_side_
-                                                                        : s->server_side_;
-  s->worker_.write_reqs().put(req);
-  to.write = nullptr;
-  if (status == UV_ECANCELED) return;  // the session is closing
-  to.out.write_done(s->worker_.chunks());
-  s->write_done(to, status);
-}
-
-void Session::write_done(Side& to, int status) {
-  if (status < 0) {
-    close(is_client(to) ? Termination::ClientAbort : Termination::ServerAbort);
-    return;
-  }
-  to.last_activity = since_accept(uv_now(worker_.loop()));
-  flush(to);
+void Session::written(Side& to) {
   Side& from = peer(to);
   if (from.held && to.out.size() < runtime_->config.global.tune.relay_low_water) {
     hold(from, false);
     from.last_activity = to.last_activity;  // its clock starts again now
+    maybe_shutdown(to);
+    pump(from);
+    if (phase_ == Phase::Closing) return;
   }
   maybe_shutdown(to);
   maybe_finish();
 }
 
+void Session::abort_write(Side& to) {
+  close(is_client(to) ? Termination::ClientAbort : Termination::ServerAbort);
+}
+
+void Session::hold(Side& from, bool held) {
+  from.held = held && !from.read_eof;
+}
+
 void Session::maybe_shutdown(Side& to) {
-  if (to.write_state != HalfClose::ShutdownPending || !to.out.empty()) return;
+  if (to.write_state != HalfClose::ShutdownPending || !to.out.empty() || to.fd < 0) return;
   to.write_state = HalfClose::Shut;
-  // The outbox is empty, so libuv holds no write for this socket either: a
-  // plain shutdown(2) is what uv_shutdown would end up doing, without its
-  // request allocation and the epoll round trip.
   // When `to` has already sent its FIN too, the session ends right away and
   // close(2) sends ours: no shutdown needed.
-  uv_os_fd_t fd;
-  if (!to.read_eof && uv_fileno(reinterpret_cast<uv_handle_t*>(stream(to)), &fd) == 0)
-    ::shutdown(fd, SHUT_WR);
+  if (!to.read_eof) ::shutdown(to.fd, SHUT_WR);
 }
 
 void Session::maybe_finish() {
@@ -447,34 +512,20 @@ void Session::arm_timer() {
     uv_timer_stop(&timer_);
     return;
   }
-  uint64_t now = uv_now(worker_.loop());
-  uv_timer_start(&timer_, on_timer, deadline->at > now ? deadline->at - now : 0, 0);
+  uint64_t t = now();
+  uv_timer_start(&timer_, on_timer, deadline->at > t ? deadline->at - t : 0, 0);
 }
 
 void Session::on_timer(uv_timer_t* t) noexcept {
   static_cast<Session*>(t->data)->timer_fired();
 }
 
-// A write that libuv is still pushing out a little at a time is activity
-// too: its completion alone would come only after the whole outbox left.
-void Session::note_write_progress(Side& side, uint64_t now) {
-  if (!side.write) return;
-  size_t queued = stream(side)->write_queue_size;
-  if (queued < side.write_mark) side.last_activity = since_accept(now);
-  side.write_mark = static_cast<uint32_t>(queued);
-}
-
 void Session::timer_fired() {
   if (phase_ == Phase::Accepted || phase_ == Phase::Closing) return;
-  uint64_t now = uv_now(worker_.loop());
-  if (phase_ == Phase::Relaying) {
-    note_write_progress(client_side_, now);
-    note_write_progress(server_side_, now);
-  }
   // The timer is armed lazily: activity since it was set pushes the
   // deadline back instead of re-arming on every read.
   auto deadline = next_deadline(timer_view(), frontend_.conf.timeouts, backend().conf.timeouts);
-  if (!deadline || deadline->at > now) {
+  if (!deadline || deadline->at > now()) {
     arm_timer();
     return;
   }
@@ -527,22 +578,15 @@ void Session::close(Termination t) {
   }
   phase_ = Phase::Closing;
   termination_ = t;
-  auto close_handle = [&](void* h, uv_close_cb cb) {
-    ++pending_closes_;
-    uv_close(static_cast<uv_handle_t*>(h), cb);
-  };
-  close_handle(&client_, on_closed);
-  close_handle(&timer_, on_closed);
-  if (server_handle_ == ServerHandle::Open)
-    close_handle(&server_tcp_, on_closed);
-  else if (server_handle_ == ServerHandle::ClosingForRetry)
-    ++pending_closes_;
-  server_handle_ = ServerHandle::None;
+  if (client_side_.fd >= 0) ::close(client_side_.fd);
+  client_side_.fd = -1;
+  worker_.forget_again(&client_side_.again, this);
+  close_server();
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
 }
 
 void Session::on_closed(uv_handle_t* h) noexcept {
-  auto* s = static_cast<Session*>(h->data);
-  if (--s->pending_closes_ == 0) s->finish();
+  static_cast<Session*>(h->data)->finish();
 }
 
 void Session::finish() {

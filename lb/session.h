@@ -1,13 +1,15 @@
 #pragma once
 // A session: one client connection relayed to one server connection.
-// Thread: the worker's that accepted it. Owns its three handles (client,
-// server, timer) with data = this; close() closes them all and the session
-// frees itself in the last close callback, after writing its access line.
+// Thread: the worker's that accepted it. Owns its two sockets and a timer
+// (data = this); close() closes them and the session frees itself in the
+// timer's close callback, after writing its access line.
 // It holds the snapshot it started in and the process and frontend slots
 // its listener took for it, and releases them through the state objects.
 //
-// Per-byte path: reads land in the worker's shared buffer, go out with
-// uv_try_write, and only what the socket did not take is copied into the
+// Per-byte path: both sockets are mqlb's own descriptors in the worker's
+// edge-triggered epoll set (no epoll_ctl after the first, no read to learn
+// of EOF: EPOLLRDHUP). Reads land in the worker's shared buffer, go out
+// with send(2), and only what the socket did not take is copied into the
 // destination's Outbox. Above the high-water mark the source stops reading
 // until the outbox drains below the low-water mark. Before the server is
 // connected at most tune.bufsize bytes are read from the client. An idle
@@ -47,6 +49,12 @@ class Session {
   void start(int fd, const sockaddr_storage& peer);
   // The queued session got a server slot (from the worker's inbox).
   void on_granted();
+  // Readiness of one of its sockets, from the worker's epoll set; `tag` is
+  // what the session registered (the session's address, low bit: server).
+  static void on_events(uint64_t tag, uint32_t events);
+  // A side that stopped reading with data left (a read budget per event)
+  // reads on.
+  void read_again();
   // Hard stop: ends the session now with KQ, KC or KD by phase.
   void kill();
 
@@ -58,47 +66,50 @@ class Session {
 
  private:
   enum class Phase : uint8_t { Accepted, Queued, Connecting, TurnAround, Relaying, Closing };
-  enum class ServerHandle : uint8_t { None, Open, ClosingForRetry };
 
   struct Side {
-    Outbox out;                   // bytes waiting to be written to this side
-    uv_write_t* write = nullptr;  // in flight, from the worker's free list
-    uint32_t write_mark = 0;      // the stream's write queue size when last seen
-    uint32_t last_activity = 0;   // loop ms since accept (49 days fit)
-    bool reading = false;
-    bool read_eof = false;
-    bool held = false;  // reading stopped by backpressure
+    Outbox out;                  // bytes waiting to be written to this side
+    int fd = -1;
+    uint32_t last_activity = 0;  // loop ms since accept (49 days fit)
+    // Edge-triggered readiness: set by an event, cleared by EAGAIN (or a
+    // short read, which means the socket's queue was drained).
+    bool readable = false;
+    bool writable = true;
+    bool fin_seen = false;  // EPOLLRDHUP: the peer's FIN is queued after the data
+    bool read_eof = false;  // and we reached it
+    bool held = false;      // not read because the other side does not take the bytes
+    bool again = false;     // in the worker's list of sides with data left to read
     HalfClose write_state = HalfClose::Open;
   };
 
-  static void on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) noexcept;
-  static void on_client_read(uv_stream_t*, ssize_t, const uv_buf_t*) noexcept;
-  static void on_server_read(uv_stream_t*, ssize_t, const uv_buf_t*) noexcept;
-  static void on_write(uv_write_t*, int status) noexcept;
-  static void on_connect(uv_connect_t*, int status) noexcept;
   static void on_timer(uv_timer_t*) noexcept;
   static void on_closed(uv_handle_t*) noexcept;
-  static void on_server_closed_for_retry(uv_handle_t*) noexcept;
 
   uint32_t client_hash() const;  // the key of `balance source`
   void enqueue(const Server* pinned);
   void assign(const Server* s);
   void note_queue_position();
   void connect();
+  void connected();
   void connect_failed(Termination t);
+  void close_server();
   void redispatch_or_wait();
   void relay_start();
-  void on_read(Side& from, Side& to, ssize_t nread);
+  void side_ready(Side& side, uint32_t events);
+  void pump(Side& from);
+  bool wants_read(const Side& from) const;
+  size_t read_limit(const Side& from) const;
+  void read_eof(Side& from);
+  void read_error(Side& from);
   void send(Side& to, Side& from, const char* data, size_t n);
   void flush(Side& to);
-  void write_done(Side& to, int status);
+  void written(Side& to);
+  void abort_write(Side& to);
   void maybe_shutdown(Side& to);
   void maybe_finish();
   void arm_timer();
   void timer_fired();
   TimerView timer_view() const;
-  void note_write_progress(Side& side, uint64_t now);
-  void set_reading(Side& side, bool on);
   void hold(Side& from, bool held);
   void close(Termination t);
   void finish();
@@ -106,10 +117,8 @@ class Session {
   bool is_client(const Side& s) const { return &s == &client_side_; }
   const Backend& backend() const { return *frontend_.backend; }
   uint32_t since_accept(uint64_t now) const { return static_cast<uint32_t>(now - accept_ms_); }
+  uint64_t now() const;
   Side& peer(Side& s) { return is_client(s) ? server_side_ : client_side_; }
-  uv_stream_t* stream(Side& s) {
-    return reinterpret_cast<uv_stream_t*>(is_client(s) ? &client_ : &server_tcp_);
-  }
 
   Worker& worker_;
   std::shared_ptr<const Runtime> runtime_;
@@ -117,8 +126,6 @@ class Session {
   const Server* server_ = nullptr;
   Totals* frontend_totals_;  // this worker's counters
   Totals* server_totals_ = nullptr;
-  uv_tcp_t client_{};
-  uv_tcp_t server_tcp_{};
   uv_timer_t timer_{};
   Side client_side_;
   Side server_side_;
@@ -133,9 +140,7 @@ class Session {
   int32_t connect_ms_ = -1;
   uint64_t bytes_to_client_ = 0;
   uint32_t retries_ = 0;
-  uint8_t pending_closes_ = 0;
   Phase phase_ = Phase::Accepted;
-  ServerHandle server_handle_ = ServerHandle::None;
   bool redispatched_ = false;
   bool in_server_queue_ = false;
   uint32_t queue_position_ = 0;  // %sq or %bq

@@ -1,6 +1,7 @@
 #include "lb/worker.h"
 
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +45,12 @@ Worker::Worker(unsigned index, std::shared_ptr<const Runtime> runtime, uv_async_
   async_.data = this;
   uv_timer_init(&loop_, &accept_resume_);
   accept_resume_.data = this;
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  uv_poll_init(&loop_, &epoll_poll_, epoll_fd_);
+  epoll_poll_.data = this;
+  uv_poll_start(&epoll_poll_, UV_READABLE, on_epoll);
+  uv_idle_init(&loop_, &again_idle_);
+  again_idle_.data = this;
   uv_prepare_init(&loop_, &prepare_);
   uv_prepare_start(&prepare_, on_prepare);
   uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
@@ -57,6 +64,7 @@ Worker::~Worker() {
   listeners_.clear();
   uv_loop_close(&loop_);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
 std::string Worker::bind_all() {
@@ -169,6 +177,8 @@ void Worker::maybe_exit() {
   exiting_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&accept_resume_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&epoll_poll_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&again_idle_), nullptr);
   std::lock_guard lock(inbox_mutex_);
   async_closed_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
@@ -189,6 +199,49 @@ bool Worker::shed_one(int listen_fd, int error) {
     l->pause();
   uv_timer_start(&accept_resume_, on_accept_resume, 100, 0);
   return false;
+}
+
+bool Worker::watch(int fd, uint64_t tag) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = tag;
+  return epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+void Worker::on_epoll(uv_poll_t* h, int status, int) noexcept {
+  auto* w = static_cast<Worker*>(h->data);
+  if (status != 0) return;
+  // Sessions closed while handling these are freed only in their timer's
+  // close callback, after this returns: their events here stay safe.
+  epoll_event events[256];
+  int n = epoll_wait(w->epoll_fd_, events, 256, 0);
+  for (int i = 0; i < n; ++i)
+    Session::on_events(events[i].data.u64, events[i].events);
+}
+
+void Worker::again(bool* flag, Session* s) {
+  if (*flag) return;
+  *flag = true;
+  if (again_.empty()) uv_idle_start(&again_idle_, on_again);
+  again_.emplace_back(s, flag);
+}
+
+void Worker::forget_again(bool* flag, Session* s) {
+  if (!*flag) return;
+  *flag = false;
+  // Rare (a session closing with data left to read): a linear erase.
+  std::erase(again_, std::pair{s, flag});
+}
+
+void Worker::on_again(uv_idle_t* h) noexcept {
+  auto* w = static_cast<Worker*>(h->data);
+  std::vector<std::pair<Session*, bool*>> batch;
+  batch.swap(w->again_);
+  uv_idle_stop(h);
+  // A session that closed while in the batch has its flags cleared and is
+  // not freed before the loop's close phase.
+  for (auto [s, flag] : batch)
+    if (*flag) s->read_again();
 }
 
 void Worker::on_prepare(uv_prepare_t*) noexcept {

@@ -74,8 +74,14 @@ class Worker final : public Waiter::Sink {
   uv_loop_t* loop() { return &loop_; }
   char* read_buffer() { return read_buffer_.data(); }
   Outbox::ChunkList& chunks() { return chunks_; }
-  FreeList<sizeof(uv_write_t), 1024>& write_reqs() { return write_reqs_; }
-  FreeList<sizeof(uv_connect_t), 256>& connect_reqs() { return connect_reqs_; }
+  // Adds a session socket to the worker's edge-triggered epoll set, for
+  // good: it leaves the set when it is closed. Events go to
+  // Session::on_events with `tag`.
+  bool watch(int fd, uint64_t tag);
+  // A side of `s` stopped reading with data left (its read budget): it
+  // reads on in the next loop iteration. `flag` is the side's `again`.
+  void again(bool* flag, Session* s);
+  void forget_again(bool* flag, Session* s);
   FreeList<sizeof(Waiter), 256>& waiters() { return waiters_; }
   bool draining() const { return draining_; }
   void add(Session* s);
@@ -98,6 +104,8 @@ class Worker final : public Waiter::Sink {
   static void on_async(uv_async_t* h) noexcept;
   static void on_accept_resume(uv_timer_t* timer) noexcept;
   static void on_prepare(uv_prepare_t* h) noexcept;
+  static void on_epoll(uv_poll_t* h, int status, int events) noexcept;
+  static void on_again(uv_idle_t* h) noexcept;
   void handle(const Message& m);
   void hard_stop();
   void drain();
@@ -121,8 +129,12 @@ class Worker final : public Waiter::Sink {
   uv_timer_t accept_resume_{};  // restarts paused listeners after EMFILE
   std::array<char, kReadBufferSize> read_buffer_{};
   Outbox::ChunkList chunks_;
-  FreeList<sizeof(uv_write_t), 1024> write_reqs_;
-  FreeList<sizeof(uv_connect_t), 256> connect_reqs_;
+  // Session sockets: our own epoll set, edge-triggered, itself watched by
+  // the loop. Each socket is added once and never modified.
+  int epoll_fd_ = -1;
+  uv_poll_t epoll_poll_{};
+  std::vector<std::pair<Session*, bool*>> again_;
+  uv_idle_t again_idle_{};  // runs while again_ is not empty
   FreeList<sizeof(Waiter), 256> waiters_;
   std::thread thread_;
 
