@@ -97,15 +97,33 @@ Mqlb::Mqlb(TempDir& dir, const nlohmann::json& config, Options options)
 }
 
 Mqlb::~Mqlb() {
-  // SIGINT first: a clean exit lets LeakSanitizer run.
-  process_.signal(SIGINT);
-  if (process_.wait_exit(Millis(10000)) == Process::kStillRunning) process_.kill();
+  // SIGINT, not SIGKILL: a clean exit lets LeakSanitizer run.
+  if (!stopped_) {
+    const int status = stop(SIGINT);
+    if (status != 0 && !killed_) {
+      FAIL_CHECK("mqlb exited with status " << status << "\nstderr, tail:\n"
+                                            << tail(stderr_text(), 2000));
+    }
+  }
   report_sanitizer_findings();
   if (test_failing()) {
     std::cerr << "---- mqlb (pid " << process_.pid() << ") stderr, tail:\n"
               << tail(stderr_text()) << "\n---- mqlb stdout, tail:\n"
               << tail(stdout_text()) << "\n----\n";
   }
+}
+
+int Mqlb::stop(int signal, Millis grace) {
+  stopped_ = true;
+  process_.signal(signal);
+  const int status = process_.wait_exit(grace);
+  if (status != Process::kStillRunning) return status;
+  FAIL_CHECK("mqlb did not exit within " << grace.count() << " ms of signal " << signal
+                                         << "\nstderr, tail:\n"
+                                         << tail(stderr_text(), 2000));
+  process_.kill();
+  killed_ = true;
+  return process_.wait_exit(Millis(0));
 }
 
 void Mqlb::report_sanitizer_findings() const {

@@ -58,12 +58,19 @@ class Mqlb {
     std::vector<std::string> launcher;
   };
 
+  // How long mqlb may take to exit by itself after SIGINT: generous, since
+  // only a failing test waits for all of it.
+  static constexpr Millis kStopGrace{10000};
+
   // Writes the config, starts `mqlb -f`, and returns once stderr has the
   // "ready" NOTICE and the first bind port is listening (throws otherwise).
   Mqlb(TempDir& dir, const nlohmann::json& config) : Mqlb(dir, config, Options{}) {}
   Mqlb(TempDir& dir, const nlohmann::json& config, Options options);
-  // Stops mqlb (SIGINT, then SIGKILL), then checks its stderr for sanitizer
-  // reports; on a failing test prints the tail of its output.
+  // Unless the test stopped it already, stops mqlb with SIGINT and fails the
+  // test unless it exits 0 by itself within kStopGrace (see stop()); an
+  // exit the test did not ask for (a crash) fails it too. Then checks its
+  // stderr for sanitizer reports; on a failing test prints the tail of its
+  // output.
   ~Mqlb();
   Mqlb(const Mqlb&) = delete;
   Mqlb& operator=(const Mqlb&) = delete;
@@ -71,6 +78,12 @@ class Mqlb {
   uint16_t port() const { return port_; }
   pid_t pid() const { return process_.pid(); }
   Process& process() { return process_; }
+
+  // Sends `signal` (unless mqlb has exited already) and waits up to `grace`
+  // for it to exit by itself. Returns the exit status (128 + N for a fatal
+  // signal N). If mqlb is still running after `grace` the test fails,
+  // showing the tail of its stderr, and mqlb is killed (SIGKILL).
+  int stop(int signal, Millis grace = kStopGrace);
 
   std::string stdout_text() const { return process_.stdout_text(); }
   std::string stderr_text() const { return process_.stderr_text(); }
@@ -91,6 +104,8 @@ class Mqlb {
 
   uint16_t port_;
   Process process_;
+  bool stopped_ = false;  // stop() was called
+  bool killed_ = false;   // stop() gave up waiting and killed it
 };
 
 // Output of `mqlb` run to completion with `args` (e.g. {"-c", "-f", path}).
