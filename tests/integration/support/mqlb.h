@@ -94,10 +94,15 @@ class Mqlb {
   // The access line of the session whose client used local port
   // `client_port`; throws if none is written within `timeout`.
   AccessLine access_line_for(uint16_t client_port, Millis timeout = Millis(10000)) const;
+  // Same for a client anywhere in 127.0.0.0/8: `client` is "IP:PORT", as
+  // Socket::local_address() gives it.
+  AccessLine access_line_for(const std::string& client, Millis timeout = Millis(10000)) const;
   // Resident memory from /proc/PID/status, in KiB.
   long rss_kib() const;
   // How many file descriptors mqlb has open (entries of /proc/PID/fd).
   int open_fds() const;
+  // The descriptor numbers mqlb has open, in increasing order.
+  std::vector<int> open_fd_numbers() const;
 
  private:
   void report_sanitizer_findings() const;
@@ -107,6 +112,15 @@ class Mqlb {
   bool stopped_ = false;  // stop() was called
   bool killed_ = false;   // stop() gave up waiting and killed it
 };
+
+// `mqlb -f` with a configuration it must refuse: runs it to completion and
+// watches, as long as it runs, whether any of `ports` is ever in LISTEN state.
+struct RefusedStart {
+  RunResult run;
+  bool listened = false;
+};
+RefusedStart start_refused(TempDir& dir, const nlohmann::json& config,
+                           const std::vector<uint16_t>& ports, Millis timeout = Millis(10000));
 
 // Output of `mqlb` run to completion with `args` (e.g. {"-c", "-f", path}).
 RunResult run_mqlb(TempDir& dir, const std::vector<std::string>& args,
