@@ -46,9 +46,20 @@ TEST_CASE("new connections reach the surviving broker after the other one is kil
       Millis(10000)));
   CHECK(received == sent);
 
+  // A session that picked b1 was refused there, waited two turn-arounds of
+  // min(500 ms, 1 s), and its last retry went to b2: "+3", the '+' marking
+  // the redispatch. One that picked b2 first logs no retry at all.
+  int redispatched = 0;
   for (const auto& line : lb.wait_for_access_lines(20)) {
     INFO(line.raw);
     CHECK(line.server == "b2");
     CHECK(line.termination == "--");
+    if (line.retries == "+3") {
+      ++redispatched;
+      CHECK(line.total_ms >= 1000);
+    } else {
+      CHECK(line.retries == "0");
+    }
   }
+  CHECK(redispatched > 0);  // roundrobin keeps offering b1, which has no health check
 }
