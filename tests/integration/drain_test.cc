@@ -1,7 +1,8 @@
 // SIGTERM is a graceful stop: mqlb stops accepting at once, lets live
 // sessions finish (bounded by global.hard_stop_after) and exits 0. A hard
 // stop (hard_stop_after reached, or SIGINT) closes what is left and logs it:
-// KD for a session that was relaying, KQ for one still queued.
+// KD for a session that was relaying, KQ for one still queued, KC for one
+// still connecting.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -144,4 +145,23 @@ TEST_CASE("SIGINT stops mqlb at once, relaying sessions logged KD and queued one
   INFO(queued_line.raw);
   CHECK(queued_line.termination == "KQ");
   CHECK(queued_line.server == "<NOSRV>");
+}
+
+TEST_CASE("a hard stop logs a session still connecting to its server KC",
+          "[integration][drain][pending-core]") {
+  TempDir dir;
+  BlackHole server;  // the connect neither succeeds nor fails
+  nlohmann::json config = basic_config(free_port(), {{"b1", server.port()}});
+  config["backends"][0]["timeouts"] = {{"connect", "30s"}};
+  Mqlb lb(dir, config);
+
+  Socket connecting = waiting_session(lb.port(), "hello");
+  const uint16_t connecting_port = connecting.local_port();
+
+  CHECK(lb.stop(SIGINT, Millis(5000)) == 0);
+  CHECK(connecting.wait_closed(Millis(5000)) != Closed::kStillOpen);
+  const AccessLine line = lb.access_line_for(connecting_port, Millis(0));
+  INFO(line.raw);
+  CHECK(line.termination == "KC");
+  CHECK(line.server == "b1");
 }
