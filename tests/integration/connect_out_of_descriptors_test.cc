@@ -56,6 +56,14 @@ TEST_CASE("a connect that finds no free descriptor is logged RC and mqlb recover
   Mqlb lb(dir, basic_config(free_port(), {{"b1", backend.port()}}),
           {.launcher = {"prlimit", "--nofile=64:64"}});
 
+  // A whole session first. Besides showing the set-up works, it warms
+  // UBSan's type cache in the sanitizer build: a cache miss costs a pipe(2),
+  // which mqlb will have no descriptor for.
+  Socket first = echoed_session(lb.port(), "first");
+  const uint16_t first_port = first.local_port();
+  first.close();
+  REQUIRE(lb.access_line_for(first_port).termination == "--");
+
   // mqlb is idle, so its descriptors stay as they are: leave it one. The
   // accepted client takes it, and socket(2) for the server fails (EMFILE).
   const int limit = limit_leaving_one(lb.open_fd_numbers());
@@ -71,10 +79,10 @@ TEST_CASE("a connect that finds no free descriptor is logged RC and mqlb recover
   CHECK(line.termination == "RC");
   CHECK(line.server == "b1");
   CHECK(line.bytes_read == 0);
-  CHECK(backend.accepted() == 0);
+  CHECK(backend.accepted() == 1);  // only the first session reached it
   CHECK(wait_until([&] { return has_warning_with(lb.stderr_text(), "EMFILE"); }, Millis(5000)));
 
   set_nofile(dir, lb.pid(), "64:64");
   Socket after = echoed_session(lb.port(), "descriptors are back");
-  CHECK(backend.accepted() == 1);
+  CHECK(backend.accepted() == 2);
 }
