@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -84,7 +86,7 @@ Mqlb::Mqlb(TempDir& dir, const nlohmann::json& config, Options options)
   const bool ready = wait_until(
       [&] {
         return !process_.running() ||
-               (stderr_text().find("ready") != std::string::npos && is_listening(port_));
+               (stderr_text().find(" : ready") != std::string::npos && is_listening(port_));
       },
       Millis(15000));
   if (!ready || !process_.running()) {
@@ -97,15 +99,33 @@ Mqlb::Mqlb(TempDir& dir, const nlohmann::json& config, Options options)
 }
 
 Mqlb::~Mqlb() {
-  // SIGINT first: a clean exit lets LeakSanitizer run.
-  process_.signal(SIGINT);
-  if (process_.wait_exit(Millis(10000)) == Process::kStillRunning) process_.kill();
+  // SIGINT, not SIGKILL: a clean exit lets LeakSanitizer run.
+  if (!stopped_) {
+    const int status = stop(SIGINT);
+    if (status != 0 && !killed_) {
+      FAIL_CHECK("mqlb exited with status " << status << "\nstderr, tail:\n"
+                                            << tail(stderr_text(), 2000));
+    }
+  }
   report_sanitizer_findings();
   if (test_failing()) {
     std::cerr << "---- mqlb (pid " << process_.pid() << ") stderr, tail:\n"
               << tail(stderr_text()) << "\n---- mqlb stdout, tail:\n"
               << tail(stdout_text()) << "\n----\n";
   }
+}
+
+int Mqlb::stop(int signal, Millis grace) {
+  stopped_ = true;
+  process_.signal(signal);
+  const int status = process_.wait_exit(grace);
+  if (status != Process::kStillRunning) return status;
+  FAIL_CHECK("mqlb did not exit within " << grace.count() << " ms of signal " << signal
+                                         << "\nstderr, tail:\n"
+                                         << tail(stderr_text(), 2000));
+  process_.kill();
+  killed_ = true;
+  return process_.wait_exit(Millis(0));
 }
 
 void Mqlb::report_sanitizer_findings() const {
@@ -135,7 +155,10 @@ std::vector<AccessLine> Mqlb::wait_for_access_lines(size_t count, Millis timeout
 }
 
 AccessLine Mqlb::access_line_for(uint16_t client_port, Millis timeout) const {
-  const std::string client = "127.0.0.1:" + std::to_string(client_port);
+  return access_line_for("127.0.0.1:" + std::to_string(client_port), timeout);
+}
+
+AccessLine Mqlb::access_line_for(const std::string& client, Millis timeout) const {
   std::optional<AccessLine> found;
   wait_until(
       [&] {
@@ -162,6 +185,16 @@ int Mqlb::open_fds() const {
   return count;
 }
 
+std::vector<int> Mqlb::open_fd_numbers() const {
+  const std::filesystem::path fds = "/proc/" + std::to_string(process_.pid()) + "/fd";
+  std::vector<int> numbers;
+  for (const auto& entry : std::filesystem::directory_iterator(fds)) {
+    numbers.push_back(std::stoi(entry.path().filename().string()));
+  }
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
+}
+
 long Mqlb::rss_kib() const {
   std::ifstream status("/proc/" + std::to_string(process_.pid()) + "/status");
   std::string line;
@@ -169,6 +202,31 @@ long Mqlb::rss_kib() const {
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   }
   throw std::runtime_error("no VmRSS for pid " + std::to_string(process_.pid()));
+}
+
+RefusedStart start_refused(TempDir& dir, const nlohmann::json& config,
+                           const std::vector<uint16_t>& ports, Millis timeout) {
+  Process mqlb(dir, "mqlb", {MQLB_BINARY, "-f", dir.write("mqlb.json", config.dump(2)).string()});
+  RefusedStart refused;
+  const bool exited = wait_until(
+      [&] {
+        for (uint16_t port : ports) {
+          refused.listened = refused.listened || is_listening(port);
+        }
+        return !mqlb.running();
+      },
+      timeout, Millis(1));
+  if (!exited) {
+    throw std::runtime_error("mqlb was meant to refuse its configuration but still runs after " +
+                             std::to_string(timeout.count()) + " ms; stderr:\n" +
+                             tail(mqlb.stderr_text()));
+  }
+  refused.run = {mqlb.wait_exit(Millis(0)), mqlb.stdout_text(), mqlb.stderr_text()};
+  if (MQLB_SANITIZED) {
+    const std::string report = sanitizer_report(refused.run.stderr_text);
+    if (!report.empty()) FAIL_CHECK("mqlb's sanitizer report:\n" << report);
+  }
+  return refused;
 }
 
 RunResult run_mqlb(TempDir& dir, const std::vector<std::string>& args, Millis timeout) {

@@ -58,12 +58,19 @@ class Mqlb {
     std::vector<std::string> launcher;
   };
 
+  // How long mqlb may take to exit by itself after SIGINT: generous, since
+  // only a failing test waits for all of it.
+  static constexpr Millis kStopGrace{10000};
+
   // Writes the config, starts `mqlb -f`, and returns once stderr has the
   // "ready" NOTICE and the first bind port is listening (throws otherwise).
   Mqlb(TempDir& dir, const nlohmann::json& config) : Mqlb(dir, config, Options{}) {}
   Mqlb(TempDir& dir, const nlohmann::json& config, Options options);
-  // Stops mqlb (SIGINT, then SIGKILL), then checks its stderr for sanitizer
-  // reports; on a failing test prints the tail of its output.
+  // Unless the test stopped it already, stops mqlb with SIGINT and fails the
+  // test unless it exits 0 by itself within kStopGrace (see stop()); an
+  // exit the test did not ask for (a crash) fails it too. Then checks its
+  // stderr for sanitizer reports; on a failing test prints the tail of its
+  // output.
   ~Mqlb();
   Mqlb(const Mqlb&) = delete;
   Mqlb& operator=(const Mqlb&) = delete;
@@ -71,6 +78,12 @@ class Mqlb {
   uint16_t port() const { return port_; }
   pid_t pid() const { return process_.pid(); }
   Process& process() { return process_; }
+
+  // Sends `signal` (unless mqlb has exited already) and waits up to `grace`
+  // for it to exit by itself. Returns the exit status (128 + N for a fatal
+  // signal N). If mqlb is still running after `grace` the test fails,
+  // showing the tail of its stderr, and mqlb is killed (SIGKILL).
+  int stop(int signal, Millis grace = kStopGrace);
 
   std::string stdout_text() const { return process_.stdout_text(); }
   std::string stderr_text() const { return process_.stderr_text(); }
@@ -81,17 +94,33 @@ class Mqlb {
   // The access line of the session whose client used local port
   // `client_port`; throws if none is written within `timeout`.
   AccessLine access_line_for(uint16_t client_port, Millis timeout = Millis(10000)) const;
+  // Same for a client anywhere in 127.0.0.0/8: `client` is "IP:PORT", as
+  // Socket::local_address() gives it.
+  AccessLine access_line_for(const std::string& client, Millis timeout = Millis(10000)) const;
   // Resident memory from /proc/PID/status, in KiB.
   long rss_kib() const;
   // How many file descriptors mqlb has open (entries of /proc/PID/fd).
   int open_fds() const;
+  // The descriptor numbers mqlb has open, in increasing order.
+  std::vector<int> open_fd_numbers() const;
 
  private:
   void report_sanitizer_findings() const;
 
   uint16_t port_;
   Process process_;
+  bool stopped_ = false;  // stop() was called
+  bool killed_ = false;   // stop() gave up waiting and killed it
 };
+
+// `mqlb -f` with a configuration it must refuse: runs it to completion and
+// watches, as long as it runs, whether any of `ports` is ever in LISTEN state.
+struct RefusedStart {
+  RunResult run;
+  bool listened = false;
+};
+RefusedStart start_refused(TempDir& dir, const nlohmann::json& config,
+                           const std::vector<uint16_t>& ports, Millis timeout = Millis(10000));
 
 // Output of `mqlb` run to completion with `args` (e.g. {"-c", "-f", path}).
 RunResult run_mqlb(TempDir& dir, const std::vector<std::string>& args,

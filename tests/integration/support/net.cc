@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,20 +58,37 @@ int ephemeral_low() {
   return low;
 }
 
-bool listening_in(const char* table, uint16_t port) {
+// The fields of each connection line of a /proc/net/tcp table: local
+// address, remote address, state, "tx_queue:rx_queue" (hex).
+template <typename Visit>
+void for_each_connection(const char* table, Visit&& visit) {
   std::ifstream in(table);
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
-    // "  0: 0100007F:1F90 00000000:0000 0A ..." local address, remote, state.
+    // "  0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 ..."
     std::istringstream fields(line);
-    std::string slot, local, remote, state;
-    fields >> slot >> local >> remote >> state;
-    const auto colon = local.rfind(':');
-    if (colon == std::string::npos || state != "0A") continue;
-    if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
+    std::string slot, local, remote, state, queues;
+    fields >> slot >> local >> remote >> state >> queues;
+    if (visit(local, remote, state, queues)) return;
   }
-  return false;
+}
+
+uint16_t port_of(const std::string& address) {
+  const auto colon = address.rfind(':');
+  return colon == std::string::npos
+             ? 0
+             : static_cast<uint16_t>(std::stoul(address.substr(colon + 1), nullptr, 16));
+}
+
+bool listening_in(const char* table, uint16_t port) {
+  bool found = false;
+  for_each_connection(table, [&](const std::string& local, const std::string&,
+                                 const std::string& state, const std::string&) {
+    found = state == "0A" && port_of(local) == port;  // 0A: LISTEN
+    return found;
+  });
+  return found;
 }
 
 }  // namespace
@@ -96,6 +115,19 @@ bool is_listening(uint16_t port) {
   return listening_in("/proc/net/tcp", port) || listening_in("/proc/net/tcp6", port);
 }
 
+long unread_bytes(uint16_t local_port, uint16_t remote_port) {
+  long unread = -1;
+  for_each_connection("/proc/net/tcp", [&](const std::string& local, const std::string& remote,
+                                           const std::string& state, const std::string& queues) {
+    if (state != "01" || port_of(local) != local_port || port_of(remote) != remote_port) {
+      return false;  // 01: ESTABLISHED
+    }
+    unread = std::stol(queues.substr(queues.find(':') + 1), nullptr, 16);
+    return true;
+  });
+  return unread;
+}
+
 Socket::~Socket() {
   close();
 }
@@ -112,25 +144,27 @@ Socket& Socket::operator=(Socket&& other) noexcept {
   return *this;
 }
 
-Socket Socket::try_connect(uint16_t port, Millis timeout, int& error) {
-  Socket socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!socket.valid()) throw sys_error("socket");
+void Socket::finish_connect(uint16_t port, Millis timeout, int& error) {
   const sockaddr_in addr = loopback(port);
-  if (::connect(socket.fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
     error = 0;
-    return socket;
+    return;
   }
   if (errno != EINPROGRESS) {
     error = errno;
-    return Socket();
-  }
-  if (!socket.wait_for(POLLOUT, timeout)) {
+  } else if (!wait_for(POLLOUT, timeout)) {
     error = ETIMEDOUT;
-    return Socket();
+  } else {
+    socklen_t len = sizeof error;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
   }
-  socklen_t len = sizeof error;
-  if (::getsockopt(socket.fd_, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
-  if (error != 0) return Socket();
+  if (error != 0) close();
+}
+
+Socket Socket::try_connect(uint16_t port, Millis timeout, int& error) {
+  Socket socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!socket.valid()) throw sys_error("socket");
+  socket.finish_connect(port, timeout, error);
   return socket;
 }
 
@@ -141,6 +175,26 @@ Socket Socket::connect(uint16_t port, Millis timeout) {
   return socket;
 }
 
+Socket Socket::connect_from(const std::string& source_ip, uint16_t port, Millis timeout) {
+  Socket socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!socket.valid()) throw sys_error("socket");
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, source_ip.c_str(), &source.sin_addr) != 1 ||
+      (ntohl(source.sin_addr.s_addr) >> 24) != 127) {
+    throw std::runtime_error("not a loopback address: '" + source_ip + "'");
+  }
+  if (::bind(socket.fd_, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0) {
+    throw sys_error("bind " + source_ip);
+  }
+  int error = 0;
+  socket.finish_connect(port, timeout, error);
+  if (error != 0) {
+    throw sys_error("connect from " + source_ip + " to 127.0.0.1:" + std::to_string(port), error);
+  }
+  return socket;
+}
+
 uint16_t Socket::local_port() const {
   sockaddr_in addr{};
   socklen_t len = sizeof addr;
@@ -148,6 +202,17 @@ uint16_t Socket::local_port() const {
     throw sys_error("getsockname");
   }
   return ntohs(addr.sin_port);
+}
+
+std::string Socket::local_address() const {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw sys_error("getsockname");
+  }
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &addr.sin_addr, text, sizeof text);
+  return std::string(text) + ":" + std::to_string(ntohs(addr.sin_port));
 }
 
 bool Socket::wait_for(short events, Millis timeout) const {
@@ -262,6 +327,12 @@ bool Socket::readable_within(Millis timeout) const {
   return wait_for(POLLIN, timeout);
 }
 
+size_t Socket::unacknowledged_bytes() const {
+  int bytes = 0;
+  if (::ioctl(fd_, SIOCOUTQ, &bytes) != 0) throw sys_error("ioctl SIOCOUTQ");
+  return static_cast<size_t>(bytes);
+}
+
 void Socket::shutdown_write() {
   if (::shutdown(fd_, SHUT_WR) != 0) throw sys_error("shutdown");
 }
@@ -289,6 +360,20 @@ Socket listen_tcp(uint16_t port, int backlog) {
   }
   if (::listen(socket.fd(), backlog) != 0) throw sys_error("listen");
   return socket;
+}
+
+BlackHole::BlackHole() : listener_(listen_tcp(0, 0)), port_(listener_.local_port()) {
+  // The first connection completes and fills the accept queue; the one
+  // after it times out, which proves the port is black-holed.
+  for (int n = 0; n < 8; ++n) {
+    int error = 0;
+    Socket filler = Socket::try_connect(port_, Millis(300), error);
+    if (error == ETIMEDOUT) return;
+    if (error != 0) throw sys_error("filling the black hole's accept queue", error);
+    queued_.push_back(std::move(filler));
+  }
+  throw std::runtime_error("127.0.0.1:" + std::to_string(port_) +
+                           " kept accepting handshakes: cannot make a black hole");
 }
 
 UdpReceiver::UdpReceiver()

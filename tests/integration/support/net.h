@@ -1,6 +1,7 @@
 // Loopback networking for tests: free ports, "is anything listening", a TCP
-// socket with a timeout on every operation, and a UDP receiver. All traffic
-// stays on 127.0.0.1. A Socket is used by one thread at a time.
+// socket with a timeout on every operation, a port that never completes a
+// handshake, and a UDP receiver. All traffic stays on 127.0.0.0/8. A Socket
+// is used by one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "support/wait.h"
 
@@ -26,6 +28,12 @@ uint16_t free_port();
 // tcp6). Unlike a probe connection this creates no session in the process
 // under test, which would skew round-robin, queues and access-log counts.
 bool is_listening(uint16_t port);
+
+// Bytes that have arrived on the loopback TCP socket 127.0.0.1:local_port
+// connected to remote_port, but that the process owning it has not read yet
+// (rx_queue in /proc/net/tcp); -1 when there is no such connection. Lets a
+// test wait until the process under test has read what it was sent.
+long unread_bytes(uint16_t local_port, uint16_t remote_port);
 
 // Thrown by Socket operations cancelled through their cancel fd.
 struct Cancelled : std::runtime_error {
@@ -50,10 +58,16 @@ class Socket {
   // Same, but returns the errno (ECONNREFUSED, ETIMEDOUT...) as `error`
   // instead of throwing; the Socket is invalid unless `error` is 0.
   static Socket try_connect(uint16_t port, Millis timeout, int& error);
+  // Connects to 127.0.0.1:port from `source_ip` (any address of 127.0.0.0/8,
+  // all of which are the loopback interface's), or throws.
+  static Socket connect_from(const std::string& source_ip, uint16_t port,
+                             Millis timeout = kIoTimeout);
 
   int fd() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
   uint16_t local_port() const;
+  // "127.0.0.5:40192", as %ci:%cp shows it in mqlb's access line.
+  std::string local_address() const;
 
   // A fd that, once readable, makes every blocking operation throw Cancelled.
   void set_cancel_fd(int fd) { cancel_fd_ = fd; }
@@ -73,6 +87,8 @@ class Socket {
   Closed wait_closed(Millis timeout);
   // True when data or a FIN/RST arrives within `timeout` (nothing is read).
   bool readable_within(Millis timeout) const;
+  // Bytes sent but not yet acknowledged by the peer's kernel (SIOCOUTQ).
+  size_t unacknowledged_bytes() const;
 
   void shutdown_write();
   void close();
@@ -84,6 +100,9 @@ class Socket {
  private:
   // Waits for `events` on the socket; false at timeout.
   bool wait_for(short events, Millis timeout) const;
+  // Finishes a non-blocking connect to 127.0.0.1:port: `error` is 0 or the
+  // errno, and on error the socket is closed.
+  void finish_connect(uint16_t port, Millis timeout, int& error);
 
   int fd_ = -1;
   int cancel_fd_ = -1;
@@ -92,6 +111,21 @@ class Socket {
 // A listening TCP socket on 127.0.0.1 (the port is chosen by free_port unless
 // given). `backlog` is passed to listen(2) as is.
 Socket listen_tcp(uint16_t port = 0, int backlog = 128);
+
+// A loopback port where a connect neither succeeds nor fails: a listener
+// with backlog 0 that never accepts, whose accept queue one connection
+// already fills, so the kernel drops every further SYN and the connecting
+// side waits until its own timeout. Throws if the queue cannot be filled.
+class BlackHole {
+ public:
+  BlackHole();
+  uint16_t port() const { return port_; }
+
+ private:
+  Socket listener_;
+  uint16_t port_;
+  std::vector<Socket> queued_;
+};
 
 // A UDP socket bound to 127.0.0.1 on a free port, e.g. a syslog target.
 class UdpReceiver {

@@ -81,6 +81,23 @@ ScriptedServer::Script silent() {
   };
 }
 
+ScriptedServer::Script holds_open() {
+  return [](Socket& connection) {
+    while (!connection.receive_some(65536, Millis(300000)).empty()) {
+    }
+    connection.pause(Millis(300000));  // until the destructor cancels it
+  };
+}
+
+ScriptedServer::Script greets_and_shuts(std::string greeting) {
+  return [greeting](Socket& connection) {
+    connection.send_all(greeting);
+    connection.shutdown_write();
+    while (!connection.receive_some(65536, Millis(300000)).empty()) {
+    }
+  };
+}
+
 ScriptedServer::Script slow_reader(size_t bytes_per_second, std::shared_ptr<ReadSummary> summary) {
   return [bytes_per_second, summary](Socket& connection) {
     Sha256 hash;

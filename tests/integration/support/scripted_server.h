@@ -65,6 +65,12 @@ namespace scripts {
 ScriptedServer::Script echo();
 // Reads and discards until EOF, never sends: an idle, silent server.
 ScriptedServer::Script silent();
+// Like silent(), but after the client's FIN it keeps its own side open,
+// idle, until the test ends: a server that never closes.
+ScriptedServer::Script holds_open();
+// Sends `greeting` and shuts its write side (a FIN), then reads and
+// discards until EOF without closing first: a server that half-closes.
+ScriptedServer::Script greets_and_shuts(std::string greeting);
 // Reads at most `bytes_per_second` until EOF, hashing everything, then
 // fills in `summary` and closes.
 ScriptedServer::Script slow_reader(size_t bytes_per_second, std::shared_ptr<ReadSummary> summary);
