@@ -167,8 +167,7 @@ void Session::connect() {
   int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     int error = errno;
-    if (is_resource_error(error))
-      warn_fd_exhaustion(*runtime_, worker_.index(), -error);
+    if (is_resource_error(error)) warn_fd_exhaustion(*runtime_, worker_.index(), -error);
     connect_failed(is_resource_error(error) ? Termination::ResourceConnect
                                             : Termination::ServerRefused);
     return;
@@ -499,8 +498,10 @@ TimerView Session::timer_view() const {
       break;
   }
   v.phase_start = phase_start_;
-  v.client = {accept_ms_ + client_side_.last_activity, client_side_.held};
-  v.server = {accept_ms_ + server_side_.last_activity, server_side_.held};
+  v.client = {accept_ms_ + client_side_.last_activity, client_side_.held,
+              client_side_.read_eof && client_side_.out.empty()};
+  v.server = {accept_ms_ + server_side_.last_activity, server_side_.held,
+              server_side_.read_eof && server_side_.out.empty()};
   v.half_closed = client_side_.read_eof || server_side_.read_eof;
   return v;
 }

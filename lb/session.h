@@ -68,7 +68,7 @@ class Session {
   enum class Phase : uint8_t { Accepted, Queued, Connecting, TurnAround, Relaying, Closing };
 
   struct Side {
-    Outbox out;                  // bytes waiting to be written to this side
+    Outbox out;  // bytes waiting to be written to this side
     int fd = -1;
     uint32_t last_activity = 0;  // loop ms since accept (49 days fit)
     // Edge-triggered readiness: set by an event, cleared by EAGAIN (or a

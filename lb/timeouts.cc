@@ -42,9 +42,9 @@ std::optional<Deadline> next_deadline(const TimerView& v, const conf::Timeouts& 
       // A side held by backpressure moves data as fast as its peer takes
       // it; its inactivity clock does not run (HAProxy sets the read
       // timeout to eternity while the channel is full).
-      if (!v.client.held)
+      if (!v.client.held && !v.client.done)
         consider(v.client.last_activity, client_timeout(fe, be, v.half_closed), Expiry::Client);
-      if (!v.server.held)
+      if (!v.server.held && !v.server.done)
         consider(v.server.last_activity, server_timeout(be, v.half_closed), Expiry::Server);
       break;
   }

@@ -19,6 +19,10 @@ struct SideTimes {
   // Reading from this side is held back because the other side does not
   // take the bytes (backpressure): the side is not idle, its peer is slow.
   bool held = false;
+  // This side sent its FIN and nothing waits to be written to it: nothing
+  // more is expected of it, so it cannot be idle (HAProxy stops the read
+  // timeout of a shut channel). The other side's timeout ends the tail.
+  bool done = false;
 };
 
 struct TimerView {

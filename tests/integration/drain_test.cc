@@ -148,7 +148,7 @@ TEST_CASE("SIGINT stops mqlb at once, relaying sessions logged KD and queued one
 }
 
 TEST_CASE("a hard stop logs a session still connecting to its server KC",
-          "[integration][drain][pending-core]") {
+          "[integration][drain]") {
   TempDir dir;
   BlackHole server;  // the connect neither succeeds nor fails
   nlohmann::json config = basic_config(free_port(), {{"b1", server.port()}});

@@ -95,7 +95,7 @@ TEST_CASE("without server_fin timeout server bounds a silent server after the cl
 }
 
 TEST_CASE("without client_fin timeout tunnel bounds a silent client after the server's FIN",
-          "[integration][timeouts][half-close][pending-core]") {
+          "[integration][timeouts][half-close]") {
   const AccessLine line =
       after_server_fin({{"client", "30s"}}, {{"server", "30s"}, {"tunnel", "1s"}});
   INFO(line.raw);
@@ -104,7 +104,7 @@ TEST_CASE("without client_fin timeout tunnel bounds a silent client after the se
 }
 
 TEST_CASE("without server_fin timeout tunnel bounds a silent server after the client's FIN",
-          "[integration][timeouts][half-close][pending-core]") {
+          "[integration][timeouts][half-close]") {
   const AccessLine line =
       after_client_fin({{"client", "30s"}}, {{"server", "30s"}, {"tunnel", "1s"}});
   INFO(line.raw);

@@ -52,8 +52,7 @@ TEST_CASE("a partial write leaves the rest in place", "[outbox]") {
   CHECK(gathered(out) == "again");
 }
 
-TEST_CASE("a large append spans chunks and one gather covers up to kMaxBufs of them",
-          "[outbox]") {
+TEST_CASE("a large append spans chunks and one gather covers up to kMaxBufs of them", "[outbox]") {
   Outbox::ChunkList chunks;
   Outbox out;
   const std::string data = pattern(10 * Outbox::kChunkSize + 100, 'a');

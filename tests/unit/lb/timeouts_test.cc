@@ -124,5 +124,22 @@ TEST_CASE("a side held back by backpressure does not time out", "[timeouts]") {
   CHECK_FALSE(next_deadline(v, frontend_side(), backend_side()));
 }
 
+TEST_CASE("after a side's FIN only the other side's timeout ends the tail", "[timeouts]") {
+  // The client sent its FIN and has nothing waiting for it; the server has
+  // not answered. With tunnel on both sides the server is the one blamed.
+  conf::Timeouts be = backend_side();
+  be.tunnel = 1s;
+  TimerView v = relaying(0, 0);
+  v.half_closed = true;
+  v.client.done = true;
+  auto d = next_deadline(v, frontend_side(), be);
+  REQUIRE(d);
+  CHECK(d->what == Expiry::Server);
+  CHECK(d->at == 1000);
+  v.client.done = false;
+  v.server.done = true;
+  CHECK(next_deadline(v, frontend_side(), be)->what == Expiry::Client);
+}
+
 }  // namespace
 }  // namespace mqlb::lb
