@@ -167,7 +167,8 @@ void Session::connect() {
   int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     int error = errno;
-    if (is_resource_error(error)) warn_fd_exhaustion(*runtime_, worker_.index(), -error);
+    if (is_resource_error(error))
+      warn_fd_exhaustion(*runtime_, worker_.index(), -error, FdUse::Connect);
     connect_failed(is_resource_error(error) ? Termination::ResourceConnect
                                             : Termination::ServerRefused);
     return;
@@ -176,6 +177,7 @@ void Session::connect() {
   // client sent meanwhile.
   server_side_.fd = fd;
   server_side_.readable = server_side_.fin_seen = server_side_.read_eof = false;
+  server_side_.error_seen = false;
   server_side_.held = false;
   set_nodelay(fd);
   socklen_t len = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
@@ -285,7 +287,12 @@ void Session::side_ready(Side& side, uint32_t events) {
   }
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) side.writable = true;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) side.readable = true;
-  if (events & (EPOLLRDHUP | EPOLLHUP)) side.fin_seen = true;
+  // A reset comes as EPOLLERR/EPOLLHUP: the data before it is still read,
+  // then recv reports the error, so no read may be skipped on its account.
+  if (failed)
+    side.error_seen = true;
+  else if (events & EPOLLRDHUP)
+    side.fin_seen = true;
   if (phase_ != Phase::Relaying) {
     // Only the client is open. A reset, or (HAProxy's abortonclose) a FIN
     // while queued, ends the session even when its buffer is full.
@@ -332,11 +339,12 @@ void Session::pump(Side& from) {
     if (got > 0) {
       const auto size = static_cast<size_t>(got);
       // A short read drained the socket's queue: no read to learn EAGAIN.
-      if (size < want) from.readable = false;
+      if (size < want && !from.error_seen) from.readable = false;
       count_bytes(!is_client(from), size);
       send(peer(from), from, worker_.read_buffer(), size);
       if (phase_ == Phase::Closing) return;
-      if (!from.readable && from.fin_seen) read_eof(from);  // the FIN came with it
+      if (!from.readable && from.fin_seen && !from.error_seen)
+        read_eof(from);  // the FIN came with it
       continue;
     }
     if (got == 0) {
@@ -572,6 +580,7 @@ void Session::close(Termination t) {
     // this session's, so it goes back.
     ServerState* granted = backend().state->leave(waiter_);
     note_queue_position();
+    queue_ms_ = static_cast<int32_t>(now() - phase_start_);  // HAProxy logs it for sQ, CQ too
     if (granted) {
       worker_.cancel_grant(waiter_);
       granted->release();

@@ -75,10 +75,11 @@ class Session {
     // short read, which means the socket's queue was drained).
     bool readable = false;
     bool writable = true;
-    bool fin_seen = false;  // EPOLLRDHUP: the peer's FIN is queued after the data
-    bool read_eof = false;  // and we reached it
-    bool held = false;      // not read because the other side does not take the bytes
-    bool again = false;     // in the worker's list of sides with data left to read
+    bool fin_seen = false;    // EPOLLRDHUP: the peer's FIN is queued after the data
+    bool error_seen = false;  // EPOLLERR/EPOLLHUP: read on until recv says what
+    bool read_eof = false;    // and we reached it
+    bool held = false;        // not read because the other side does not take the bytes
+    bool again = false;       // in the worker's list of sides with data left to read
     HalfClose write_state = HalfClose::Open;
   };
 

@@ -21,7 +21,7 @@ std::string uv_error_text(int rc) {
 
 }  // namespace
 
-void warn_fd_exhaustion(const Runtime& rt, unsigned worker, int status) {
+void warn_fd_exhaustion(const Runtime& rt, unsigned worker, int status, FdUse use) {
   rt.process->totals.at(worker).refused_fd.add();
   // At most one warning a second, whichever worker sees the failure.
   static std::atomic<int64_t> last_warning_ms{0};
@@ -31,10 +31,12 @@ void warn_fd_exhaustion(const Runtime& rt, unsigned worker, int status) {
   int64_t last = last_warning_ms.load(std::memory_order_relaxed);
   if (now - last < 1000 || !last_warning_ms.compare_exchange_strong(last, now)) return;
   uint64_t refused = rt.process->totals.sum(&Totals::refused_fd);
+  const char* what = use == FdUse::Accept
+                         ? "): new connections are refused until descriptors free up ("
+                         : "): connections to servers fail (RC) until descriptors free up (";
   log_event(Level::Warning,
-            "out of file descriptors (" + uv_error_text(status) +
-                "): new connections are refused until descriptors free up (" +
-                std::to_string(refused) + " refused so far). Raise ulimit -n or lower maxconn.",
+            "out of file descriptors (" + uv_error_text(status) + what + std::to_string(refused) +
+                " lost so far). Raise ulimit -n or lower maxconn.",
             rt.event_log);
 }
 
@@ -185,7 +187,7 @@ void Worker::maybe_exit() {
 }
 
 bool Worker::shed_one(int listen_fd, int error) {
-  warn_fd_exhaustion(*runtime_, index_, uv_translate_sys_error(error));
+  warn_fd_exhaustion(*runtime_, index_, uv_translate_sys_error(error), FdUse::Accept);
   if (reserve_fd_ >= 0) {
     ::close(reserve_fd_);
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);

@@ -148,8 +148,9 @@ class Worker final : public Waiter::Sink {
   SessionList sessions_;
 };
 
-// Counts a connection lost to EMFILE/ENFILE (accept or connect) for worker
-// `worker` and warns at most once a second.
-void warn_fd_exhaustion(const Runtime& rt, unsigned worker, int status);
+// Counts a connection lost to EMFILE/ENFILE, on accept or on the connect to
+// a server, for worker `worker`, and warns at most once a second.
+enum class FdUse { Accept, Connect };
+void warn_fd_exhaustion(const Runtime& rt, unsigned worker, int status, FdUse use);
 
 }  // namespace mqlb::lb

@@ -1,6 +1,8 @@
 // How sessions end, as the access log tells it (HAProxy's termination
 // states): resets from either side (CD, SD), a refused server (SC), and a
 // client that gives up while mqlb is still connecting (CC).
+#include <sys/socket.h>
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -8,6 +10,7 @@
 #include "support/mqlb.h"
 #include "support/net.h"
 #include "support/scripted_server.h"
+#include "support/sessions.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -28,6 +31,30 @@ TEST_CASE("a client that resets its connection is logged CD", "[integration][ter
   INFO(line.raw);
   CHECK(line.termination == "CD");
   CHECK(line.bytes_read == 5);
+}
+
+TEST_CASE("a client that resets right after sending a burst is logged CD and never --",
+          "[integration][termination]") {
+  // The reset arrives behind unread bytes: mqlb must read them and then
+  // see the reset, not take the end of the data for a FIN.
+  TempDir dir;
+  ScriptedServer backend(scripts::echo());
+  Mqlb lb(dir, basic_config(free_port(), {{"b1", backend.port()}}));
+  const std::string burst(4u << 20, 'b');
+  constexpr int kRounds = 20;
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < kRounds; ++i) {
+    Socket client = echoed_session(lb.port(), "relaying");
+    ports.push_back(client.local_port());
+    // As much as the socket takes at once, then the reset.
+    (void)::send(client.fd(), burst.data(), burst.size(), MSG_DONTWAIT);
+    client.reset();
+  }
+  for (uint16_t port : ports) {
+    const AccessLine line = lb.access_line_for(port);
+    INFO(line.raw);
+    CHECK(line.termination == "CD");
+  }
 }
 
 TEST_CASE("a server that resets the connection is logged SD", "[integration][termination]") {
