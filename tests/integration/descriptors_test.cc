@@ -188,6 +188,7 @@ TEST_CASE("accept failing with EMFILE is reported and mqlb recovers by itself",
   CHECK(established.receive_exactly(14) == "still relaying");
 
   crowd.clear();
+  latecomers.clear();
   CHECK(wait_until([&] { return new_session_works(lb.port()); }, Millis(15000), Millis(100)));
   established.send_all("and still");
   CHECK(established.receive_exactly(9) == "and still");
