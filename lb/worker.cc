@@ -48,14 +48,15 @@ Worker::Worker(unsigned index, std::shared_ptr<const Runtime> runtime, uv_async_
   uv_timer_init(&loop_, &accept_resume_);
   accept_resume_.data = this;
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  uv_poll_init(&loop_, &epoll_poll_, epoll_fd_);
-  epoll_poll_.data = this;
-  uv_poll_start(&epoll_poll_, UV_READABLE, on_epoll);
+  // The loop's own epoll descriptor joins the worker's set (tag 0): the
+  // worker blocks in one epoll_wait for both, and runs the loop only when
+  // it has something to do.
+  epoll_event loop_event{};
+  loop_event.events = EPOLLIN;
+  loop_event.data.u64 = kLoopTag;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, uv_backend_fd(&loop_), &loop_event);
   uv_idle_init(&loop_, &again_idle_);
   again_idle_.data = this;
-  uv_prepare_init(&loop_, &prepare_);
-  uv_prepare_start(&prepare_, on_prepare);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -83,7 +84,7 @@ std::string Worker::bind_all() {
 
 void Worker::start() {
   thread_ = std::thread([this] {
-    uv_run(&loop_, UV_RUN_DEFAULT);
+    run();
     flush_thread_logs();
     finished_.store(true);
     uv_async_send(on_exit_);  // sends coalesce: the control thread checks finished()
@@ -178,8 +179,6 @@ void Worker::maybe_exit() {
   if (!draining_ || sessions_.size() != 0 || exiting_) return;
   exiting_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&accept_resume_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&epoll_poll_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&again_idle_), nullptr);
   std::lock_guard lock(inbox_mutex_);
   async_closed_ = true;
@@ -210,15 +209,31 @@ bool Worker::watch(int fd, uint64_t tag) {
   return epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-void Worker::on_epoll(uv_poll_t* h, int status, int) noexcept {
-  auto* w = static_cast<Worker*>(h->data);
-  if (status != 0) return;
-  // Sessions closed while handling these are freed only in their timer's
-  // close callback, after this returns: their events here stay safe.
+void Worker::run() {
+  // Session sockets are handled as their events come; the libuv loop
+  // (timers, inbox, listeners, close callbacks, the again list) runs once
+  // per iteration in which it has work: its descriptor is readable, its
+  // next timer is due, or it has handles to close or idle callbacks to run
+  // (then uv_backend_timeout is 0).
   epoll_event events[256];
-  int n = epoll_wait(w->epoll_fd_, events, 256, 0);
-  for (int i = 0; i < n; ++i)
-    Session::on_events(events[i].data.u64, events[i].events);
+  bool alive = uv_run(&loop_, UV_RUN_NOWAIT) != 0;
+  while (alive) {
+    const int timeout = uv_backend_timeout(&loop_);
+    const uint64_t due = uv_now(&loop_) + static_cast<uint64_t>(std::max(timeout, 0));
+    int n = epoll_wait(epoll_fd_, events, 256, timeout);
+    uv_update_time(&loop_);
+    bool loop_has_work = timeout == 0 || (timeout > 0 && uv_now(&loop_) >= due);
+    // Sessions closed while handling these are freed only in their timer's
+    // close callback, in the loop's run below: their events stay safe.
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kLoopTag)
+        loop_has_work = true;
+      else
+        Session::on_events(events[i].data.u64, events[i].events);
+    }
+    if (loop_has_work) alive = uv_run(&loop_, UV_RUN_NOWAIT) != 0;
+    flush_thread_logs();
+  }
 }
 
 void Worker::again(bool* flag, Session* s) {
@@ -244,10 +259,6 @@ void Worker::on_again(uv_idle_t* h) noexcept {
   // not freed before the loop's close phase.
   for (auto [s, flag] : batch)
     if (*flag) s->read_again();
-}
-
-void Worker::on_prepare(uv_prepare_t*) noexcept {
-  flush_thread_logs();
 }
 
 void Worker::on_accept_resume(uv_timer_t* timer) noexcept {

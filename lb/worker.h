@@ -103,8 +103,7 @@ class Worker final : public Waiter::Sink {
  private:
   static void on_async(uv_async_t* h) noexcept;
   static void on_accept_resume(uv_timer_t* timer) noexcept;
-  static void on_prepare(uv_prepare_t* h) noexcept;
-  static void on_epoll(uv_poll_t* h, int status, int events) noexcept;
+  void run();
   static void on_again(uv_idle_t* h) noexcept;
   void handle(const Message& m);
   void hard_stop();
@@ -117,10 +116,6 @@ class Worker final : public Waiter::Sink {
   uv_async_t* on_exit_;  // the control thread's; sent when this loop ends
   uv_loop_t loop_{};
   uv_async_t async_{};
-  // Before the loop blocks: hand this iteration's access lines to the log
-  // writer in one batch (close callbacks, where sessions log, run after
-  // the check phase, so a check handle would hold them until the next wake).
-  uv_prepare_t prepare_{};
   std::vector<std::unique_ptr<Listener>> listeners_;
   // Held in reserve: when accept fails with EMFILE it is closed to accept
   // and close one waiting connection, then reopened (the classic trick,
@@ -129,10 +124,11 @@ class Worker final : public Waiter::Sink {
   uv_timer_t accept_resume_{};  // restarts paused listeners after EMFILE
   std::array<char, kReadBufferSize> read_buffer_{};
   Outbox::ChunkList chunks_;
-  // Session sockets: our own epoll set, edge-triggered, itself watched by
-  // the loop. Each socket is added once and never modified.
+  // Session sockets: our own epoll set, edge-triggered, each socket added
+  // once and never modified; the loop's descriptor is in it too (kLoopTag),
+  // and the worker blocks here (run()). No session is at address 0.
+  static constexpr uint64_t kLoopTag = 0;
   int epoll_fd_ = -1;
-  uv_poll_t epoll_poll_{};
   std::vector<std::pair<Session*, bool*>> again_;
   uv_idle_t again_idle_{};  // runs while again_ is not empty
   FreeList<sizeof(Waiter), 256> waiters_;
