@@ -87,6 +87,8 @@ void Session::start(int fd, const sockaddr_storage& peer) {
     return;
   }
   if (!backend().has_usable_server()) {
+    frontend_totals_->no_server.add();
+    backend().state->totals.at(worker_.index()).no_server.add();
     close(Termination::ServerRefused);  // HAProxy: no server available, logged as <NOSRV>
     return;
   }

@@ -64,6 +64,7 @@ struct alignas(kCacheLine) Totals {
   Counter retries;
   Counter redispatches;
   Counter refused_fd;  // connections lost to EMFILE/ENFILE
+  Counter no_server;   // sessions turned away because no server was usable (<NOSRV>)
 };
 
 // One T per worker, indexed by the worker's number.

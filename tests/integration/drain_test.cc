@@ -147,8 +147,7 @@ TEST_CASE("SIGINT stops mqlb at once, relaying sessions logged KD and queued one
   CHECK(queued_line.server == "<NOSRV>");
 }
 
-TEST_CASE("a hard stop logs a session still connecting to its server KC",
-          "[integration][drain]") {
+TEST_CASE("a hard stop logs a session still connecting to its server KC", "[integration][drain]") {
   TempDir dir;
   BlackHole server;  // the connect neither succeeds nor fails
   nlohmann::json config = basic_config(free_port(), {{"b1", server.port()}});
