@@ -157,10 +157,8 @@ TEST_CASE("a thousand queued clients pushing data cost at most tune.bufsize each
   // (16 KiB) from its client; the rest waits in the kernel.
   TempDir dir;
   ScriptedServer backend(scripts::echo());
-  nlohmann::json config = basic_config(free_port(), {{"b1", backend.port()}});
+  nlohmann::json config = one_slot_config(backend.port(), "60s");
   config["global"]["maxconn"] = 2000;
-  config["backends"][0]["servers"][0]["maxconn"] = 1;
-  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "60s"}};
   Mqlb lb(dir, config);
 
   Socket holder = Socket::connect(lb.port());

@@ -86,10 +86,7 @@ TEST_CASE("a client that resets while queued is let go at once with CQ",
           "[integration][queue][bad_input]") {
   TempDir dir;
   ScriptedServer backend(scripts::echo());
-  nlohmann::json config = basic_config(free_port(), {{"b1", backend.port()}});
-  config["backends"][0]["servers"][0]["maxconn"] = 1;
-  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "30s"}};
-  Mqlb lb(dir, config);
+  Mqlb lb(dir, one_slot_config(backend.port(), "30s"));
 
   Socket first = echoed_session(lb.port(), "one");
 

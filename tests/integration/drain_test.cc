@@ -29,11 +29,9 @@ bool refuses_connections(uint16_t port) {
 
 // One echo server with a single slot, so that a second session queues
 // behind the first; the queue waits far longer than any of these tests.
-nlohmann::json one_slot_config(uint16_t server_port, const std::string& hard_stop_after) {
-  nlohmann::json config = basic_config(free_port(), {{"b1", server_port}});
+nlohmann::json queueing_config(uint16_t server_port, const std::string& hard_stop_after) {
+  nlohmann::json config = one_slot_config(server_port, "60s");
   config["global"]["hard_stop_after"] = hard_stop_after;
-  config["backends"][0]["servers"][0]["maxconn"] = 1;
-  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "60s"}};
   return config;
 }
 
@@ -71,7 +69,7 @@ TEST_CASE("after SIGTERM a queued session is still served once the slot frees",
           "[integration][drain]") {
   TempDir dir;
   ScriptedServer backend(scripts::echo());
-  Mqlb lb(dir, one_slot_config(backend.port(), "60s"));
+  Mqlb lb(dir, queueing_config(backend.port(), "60s"));
 
   Socket first = echoed_session(lb.port(), "one");
   Socket queued = waiting_session(lb.port(), "two");
@@ -94,7 +92,7 @@ TEST_CASE("after SIGTERM hard_stop_after closes relaying sessions with KD and qu
           "[integration][drain]") {
   TempDir dir;
   ScriptedServer backend(scripts::echo());
-  Mqlb lb(dir, one_slot_config(backend.port(), "1s"));
+  Mqlb lb(dir, queueing_config(backend.port(), "1s"));
 
   Socket relaying = echoed_session(lb.port(), "hello");
   Socket queued = waiting_session(lb.port(), "waiting");
@@ -126,7 +124,7 @@ TEST_CASE("SIGINT stops mqlb at once, relaying sessions logged KD and queued one
           "[integration][drain]") {
   TempDir dir;
   ScriptedServer backend(scripts::echo());
-  Mqlb lb(dir, one_slot_config(backend.port(), "60s"));
+  Mqlb lb(dir, queueing_config(backend.port(), "60s"));
 
   Socket relaying = echoed_session(lb.port(), "hello");
   Socket queued = waiting_session(lb.port(), "waiting");

@@ -17,22 +17,11 @@
 
 using namespace mqlb::test;
 
-namespace {
-
-nlohmann::json one_slot_config(uint16_t server_port) {
-  nlohmann::json config = basic_config(free_port(), {{"b1", server_port}});
-  config["backends"][0]["servers"][0]["maxconn"] = 1;
-  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "2s"}};
-  return config;
-}
-
-}  // namespace
-
 TEST_CASE("a session queued behind a full server gives up after timeout queue with sQ",
           "[integration][queue]") {
   TempDir dir;
   ScriptedServer backend(scripts::echo());
-  Mqlb lb(dir, one_slot_config(backend.port()));
+  Mqlb lb(dir, one_slot_config(backend.port(), "2s"));
 
   Socket first = echoed_session(lb.port(), "one");
 
@@ -61,7 +50,7 @@ TEST_CASE("a queued session is served as soon as the server has a free slot",
           "[integration][queue]") {
   TempDir dir;
   ScriptedServer backend(scripts::echo());
-  Mqlb lb(dir, one_slot_config(backend.port()));
+  Mqlb lb(dir, one_slot_config(backend.port(), "2s"));
 
   Socket first = echoed_session(lb.port(), "one");
 
@@ -89,9 +78,8 @@ TEST_CASE("waiters on two workers are served in arrival order as slots free one 
           "[integration][queue]") {
   TempDir dir;
   ScriptedServer backend(scripts::echo());
-  nlohmann::json config = one_slot_config(backend.port());
+  nlohmann::json config = one_slot_config(backend.port(), "60s");
   config["global"]["workers"] = 2;  // the kernel spreads the waiters over both
-  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "60s"}};
   Mqlb lb(dir, config);
 
   Socket holder = echoed_session(lb.port(), "hold");
@@ -129,8 +117,7 @@ TEST_CASE("one saturated backend does not hold back another frontend's sessions"
   TempDir dir;
   ScriptedServer busy(scripts::echo());
   ScriptedServer idle(scripts::echo());
-  nlohmann::json config = one_slot_config(busy.port());
-  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "30s"}};
+  nlohmann::json config = one_slot_config(busy.port(), "30s");
   const uint16_t other_port = free_port();
   config["frontends"].push_back({{"name", "other"},
                                  {"bind", {"127.0.0.1:" + std::to_string(other_port)}},

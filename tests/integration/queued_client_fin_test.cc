@@ -17,10 +17,7 @@ TEST_CASE("a queued client that shuts its write side is let go at once with CQ",
           "[integration][queue]") {
   TempDir dir;
   ScriptedServer backend(scripts::echo());
-  nlohmann::json config = basic_config(free_port(), {{"b1", backend.port()}});
-  config["backends"][0]["servers"][0]["maxconn"] = 1;
-  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", "30s"}};
-  Mqlb lb(dir, config);
+  Mqlb lb(dir, one_slot_config(backend.port(), "30s"));
 
   Socket first = echoed_session(lb.port(), "one");
   Socket queued = waiting_session(lb.port(), "waiting");

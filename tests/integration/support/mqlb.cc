@@ -76,6 +76,13 @@ nlohmann::json basic_config(uint16_t port, const std::vector<BackendServer>& ser
   };
 }
 
+nlohmann::json one_slot_config(uint16_t server_port, const std::string& queue_timeout) {
+  nlohmann::json config = basic_config(free_port(), {{"b1", server_port}});
+  config["backends"][0]["servers"][0]["maxconn"] = 1;
+  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"queue", queue_timeout}};
+  return config;
+}
+
 Mqlb::Mqlb(TempDir& dir, const nlohmann::json& config, Options options)
     : port_(first_bind_port(config)), process_(dir, "mqlb", [&] {
         std::vector<std::string> argv = options.launcher;

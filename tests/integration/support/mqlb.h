@@ -50,6 +50,11 @@ struct BackendServer {
 // "mqtt" (roundrobin) with `servers` on 127.0.0.1, short connect timeout.
 nlohmann::json basic_config(uint16_t port, const std::vector<BackendServer>& servers);
 
+// basic_config with one server, b1 on `server_port`, that takes a single
+// session (maxconn 1), so that the next one waits in the backend's queue for
+// up to `queue_timeout` (connect timeout 1 s).
+nlohmann::json one_slot_config(uint16_t server_port, const std::string& queue_timeout);
+
 class Mqlb {
  public:
   struct Options {
