@@ -100,6 +100,7 @@ void Listener::give_slots() {
 }
 
 void Listener::wait_for_room() {
+  if (limited_) return;  // counted once (drain accepts on a limited listener)
   pause();
   limited_ = true;
   runtime_->process->paused_listeners.fetch_add(1);

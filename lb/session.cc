@@ -141,6 +141,15 @@ void Session::enqueue(const Server* pinned) {
 void Session::on_granted() {
   if (phase_ != Phase::Queued) return;  // closed meanwhile; close() released the slot
   const Server* s = backend().find(waiter_->granted);
+  if (!s) {
+    // A server of another snapshot of this backend (a reload) freed the
+    // slot: not one this session can connect to. Give it on and wait anew.
+    waiter_->granted->release();
+    worker_.waiters().put(waiter_);
+    waiter_ = nullptr;
+    enqueue(nullptr);
+    return;
+  }
   note_queue_position();
   worker_.waiters().put(waiter_);  // its grant is the message being handled
   waiter_ = nullptr;
@@ -473,7 +482,11 @@ void Session::abort_write(Side& to) {
 }
 
 void Session::hold(Side& from, bool held) {
+  const bool was = from.held;
   from.held = held && !from.read_eof;
+  // Released: its clock runs again, and its deadline may come before the
+  // one the lazy timer is armed for.
+  if (was && !from.held) arm_timer();
 }
 
 void Session::maybe_shutdown(Side& to) {

@@ -38,15 +38,19 @@ std::optional<Deadline> next_deadline(const TimerView& v, const conf::Timeouts& 
     case SessionPhase::TurnAround:
       consider(v.phase_start, turn_around(be), Expiry::TurnAround);
       break;
-    case SessionPhase::Relaying:
+    case SessionPhase::Relaying: {
       // A side held by backpressure moves data as fast as its peer takes
       // it; its inactivity clock does not run (HAProxy sets the read
-      // timeout to eternity while the channel is full).
-      if (!v.client.held && !v.client.done)
+      // timeout to eternity while the channel is full) and the peer's does.
+      // Both held means neither takes anything: both clocks run, and each
+      // side's clock is reset by every byte written to it.
+      const bool both_held = v.client.held && v.server.held;
+      if ((!v.client.held || both_held) && !v.client.done)
         consider(v.client.last_activity, client_timeout(fe, be, v.half_closed), Expiry::Client);
-      if (!v.server.held && !v.server.done)
+      if ((!v.server.held || both_held) && !v.server.done)
         consider(v.server.last_activity, server_timeout(be, v.half_closed), Expiry::Server);
       break;
+    }
   }
   return best;
 }

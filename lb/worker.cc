@@ -144,6 +144,9 @@ void Worker::handle(const Message& m) {
     drain();
   } else if (std::holds_alternative<ResumeAccept>(m)) {
     resume_posted_.store(false);
+    // Before reading the gauges: a releaser that saw `true` and did not
+    // post must have its slot seen here (pairs with slots_released).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     for (auto& l : listeners_)
       l->resume_if_room();
   } else if (auto* g = std::get_if<Grant>(&m)) {
