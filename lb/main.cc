@@ -74,7 +74,7 @@ int run(const CliOptions& opts) {
   for (const auto& f : config->frontends)
     binds += f.binds.size();
   // Descriptors besides sessions: stdio, per worker its listeners, epoll,
-  // async pipe and the accept reserve, log sockets, and some slack.
+  // async pipe, the worker's own epoll set and the accept reserve, log sockets, and some slack.
   uint64_t reserve = 3 + nworkers * (binds + 6) + rt->event_log.size() + 16;
   for (const auto& f : rt->frontends)
     reserve += f->log.size();

@@ -211,14 +211,14 @@ void Session::connected() {
   relay_start();
 }
 
-void Session::close_server() {
-  if (server_side_.fd >= 0) ::close(server_side_.fd);  // leaves the epoll set with it
-  server_side_.fd = -1;
-  worker_.forget_again(&server_side_.again, this);
+void Session::close_socket(Side& side) {
+  if (side.fd >= 0) ::close(side.fd);  // leaves the epoll set with it
+  side.fd = -1;
+  worker_.forget_again(&side.again, this);
 }
 
 void Session::connect_failed(Termination t) {
-  close_server();
+  close_socket(server_side_);
   server_totals_->connect_errors.add();
   backend().state->totals.at(worker_.index()).connect_errors.add();
   if (retries_ >= backend().conf.retries || t == Termination::ResourceConnect) {
@@ -309,9 +309,7 @@ void Session::side_ready(Side& side, uint32_t events) {
     // while queued, ends the session even when its buffer is full.
     if (failed || (side.fin_seen && phase_ == Phase::Queued && !wants_read(side))) {
       pump(side);
-      if (phase_ != Phase::Closing)
-        close(phase_ == Phase::Queued ? Termination::ClientAbortQueue
-                                      : Termination::ClientAbortConnect);
+      if (phase_ != Phase::Closing) read_error(side);
       return;
     }
     pump(side);
@@ -383,7 +381,8 @@ void Session::read_again() {
 }
 
 void Session::read_error(Side& from) {
-  // A reset: C or S by who sent it, then the phase.
+  // A reset: C or S by who sent it, then the phase (before the relay only
+  // the client is open).
   if (phase_ == Phase::Relaying)
     close(is_client(from) ? Termination::ClientAbort : Termination::ServerAbort);
   else
@@ -603,10 +602,8 @@ void Session::close(Termination t) {
   }
   phase_ = Phase::Closing;
   termination_ = t;
-  if (client_side_.fd >= 0) ::close(client_side_.fd);
-  client_side_.fd = -1;
-  worker_.forget_again(&client_side_.again, this);
-  close_server();
+  close_socket(client_side_);
+  close_socket(server_side_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
 }
 

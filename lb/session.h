@@ -93,7 +93,7 @@ class Session {
   void connect();
   void connected();
   void connect_failed(Termination t);
-  void close_server();
+  void close_socket(Side& side);
   void redispatch_or_wait();
   void relay_start();
   void side_ready(Side& side, uint32_t events);
