@@ -44,8 +44,20 @@ struct LogTarget {
 // where they are used (lb/timeouts.h).
 struct Timeouts {
   std::optional<Duration> client, client_fin, connect, server, server_fin, tunnel, queue;
+  std::optional<Duration> client_hs;  // the TLS handshake (HAProxy's client-hs; 5 s when unset)
 
   bool operator==(const Timeouts&) const = default;
+};
+
+// TLS to a server (HAProxy's `server ... ssl verify ca-file sni crt`).
+struct ServerTls {
+  bool enabled = false;           // "ssl"
+  bool verify = true;             // "verify required" (default) or "none"
+  std::string ca_file;            // required when verify is on
+  std::string sni;                // server name sent, and checked when verifying
+  std::string crt;                // client certificate bundle (PEM: cert, chain, key)
+
+  bool operator==(const ServerTls&) const = default;
 };
 
 struct Server {
@@ -56,6 +68,7 @@ struct Server {
   uint32_t maxconn = 0;  // 0 = unlimited
   bool backup = false;
   bool disabled = false;
+  ServerTls tls;
 
   bool operator==(const Server&) const = default;
 };
@@ -70,9 +83,32 @@ struct Backend {
   std::vector<Server> servers;
 };
 
+enum class Verify { None, Optional, Required };
+
+// TLS termination on a bind, with HAProxy's bind option names.
+struct BindTls {
+  bool enabled = false;           // "ssl"
+  std::vector<std::string> crt;   // PEM bundles or directories of them; the first is the default
+  std::string ca_file;            // "ca-file": CAs that client certificates must chain to
+  Verify verify = Verify::None;   // "verify"
+  std::string crl_file;           // "crl-file"
+  std::string min_ver = "TLSv1.2";  // "ssl-min-ver": TLSv1.0 ... TLSv1.3
+  std::string max_ver;              // "ssl-max-ver": empty = the highest OpenSSL has
+  std::string ciphers;              // "ciphers": OpenSSL list for TLS <= 1.2; empty = OpenSSL's
+  std::string ciphersuites;         // "ciphersuites": TLS 1.3; empty = OpenSSL's
+  std::string curves;               // "curves": e.g. "X25519:P-256"; empty = OpenSSL's
+  std::vector<std::string> alpn;    // "alpn": protocols offered, in preference order
+  bool no_tls_tickets = false;      // "no-tls-tickets": a session cache instead
+  bool prefer_client_ciphers = false;  // "prefer-client-ciphers"
+  std::string tls_ticket_keys;      // "tls-ticket-keys": HAProxy's file of base64 keys
+
+  bool operator==(const BindTls&) const = default;
+};
+
 struct Bind {
   std::string host;  // IP literal; "0.0.0.0" or "::" for every address
   uint16_t port = 0;
+  BindTls tls;
 
   std::string to_string() const;
   bool operator==(const Bind&) const = default;
