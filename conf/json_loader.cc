@@ -205,9 +205,15 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
       r.fail(Reader::join(p, "address"), "is required, e.g. \"127.0.0.1:514\"");
     } else if (auto a = r.string(e["address"], Reader::join(p, "address"))) {
       std::string why;
-      std::string with_port =
-          a->find(':') == std::string::npos || a->back() == ']' ? *a + ":514" : *a;
-      if (!split_host_port(with_port, t.host, t.port, why)) r.fail(Reader::join(p, "address"), why);
+      // HAProxy's `log stdout ... debug`: a stream with a level of its own.
+      if (*a == "stdout" || *a == "stderr") {
+        t.kind = *a == "stdout" ? LogTarget::Kind::Stdout : LogTarget::Kind::Stderr;
+      } else {
+        std::string with_port =
+            a->find(':') == std::string::npos || a->back() == ']' ? *a + ":514" : *a;
+        if (!split_host_port(with_port, t.host, t.port, why))
+          r.fail(Reader::join(p, "address"), why);
+      }
     }
     auto pick_name = [&](const char* key, auto& names, int& field) {
       if (!e.contains(key)) return;

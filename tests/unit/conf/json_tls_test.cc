@@ -111,6 +111,18 @@ TEST_CASE("client_hs is a frontend timeout inherited from defaults", "[json_load
   CHECK_FALSE(loads(doc).frontends[0].timeouts.client_hs);
 }
 
+TEST_CASE("a stdout log target may have a level of its own", "[json_loader]") {
+  Json doc = doc_with_binds({"127.0.0.1:1883"});
+  doc["frontends"][0]["log"] = {{{"address", "stdout"}, {"level", "debug"}}, "stderr"};
+  Config c = loads(doc);
+  const auto& log = c.frontends[0].log;
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].kind == LogTarget::Kind::Stdout);
+  CHECK(log[0].level == 7);
+  CHECK(log[1].kind == LogTarget::Kind::Stderr);
+  CHECK(log[1].level == 6);  // info: access lines, not debug lines
+}
+
 TEST_CASE("server TLS options load, verify required by default", "[json_loader][tls]") {
   Json doc = doc_with_binds({"127.0.0.1:1883"});
   Json& s = doc["backends"][0]["servers"][0];
