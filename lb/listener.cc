@@ -32,8 +32,10 @@ Listener::~Listener() {
 std::string Listener::open() {
   sockaddr_storage addr{};
   bool v6 = bind_->conf.host.find(':') != std::string::npos;
-  int rc = v6 ? uv_ip6_addr(bind_->conf.host.c_str(), bind_->conf.port, reinterpret_cast<sockaddr_in6*>(&addr))
-              : uv_ip4_addr(bind_->conf.host.c_str(), bind_->conf.port, reinterpret_cast<sockaddr_in*>(&addr));
+  int rc = v6 ? uv_ip6_addr(bind_->conf.host.c_str(), bind_->conf.port,
+                            reinterpret_cast<sockaddr_in6*>(&addr))
+              : uv_ip4_addr(bind_->conf.host.c_str(), bind_->conf.port,
+                            reinterpret_cast<sockaddr_in*>(&addr));
   std::string where = "Starting frontend " + frontend_->conf.name + ": ";
   if (rc != 0) return where + "invalid address [" + bind_->conf.to_string() + "]";
   fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -129,7 +129,8 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
                          "': could not resolve address '" + gs.address + "': " + why);
       if (gs.tls.enabled) {
         std::vector<conf::Error> tls_errors;
-        s->tls = tls::ClientContext::build(gs.tls, "backend '" + gb.name + "', server '" + gs.name + "'", tls_errors);
+        s->tls = tls::ClientContext::build(
+            gs.tls, "backend '" + gb.name + "', server '" + gs.name + "'", tls_errors);
         for (const auto& e : tls_errors)
           errors.push_back(e.to_string());
       }
@@ -157,9 +158,9 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
       Bind b{gf.binds[i], nullptr};
       if (b.conf.tls.enabled) {
         std::vector<conf::Error> tls_errors;
-        b.tls = tls::ServerContext::build(
-            b.conf.tls, "frontend '" + gf.name + "', bind " + b.conf.to_string(),
-            registry.ticket_keys(), tls_errors);
+        b.tls = tls::ServerContext::build(b.conf.tls,
+                                          "frontend '" + gf.name + "', bind " + b.conf.to_string(),
+                                          registry.ticket_keys(), tls_errors);
         for (const auto& e : tls_errors)
           errors.push_back(e.to_string());
       }

@@ -275,8 +275,9 @@ void Session::handshake_completed() {
   frontend_totals_->tls_handshakes.add();
   if (SSL_session_reused(stream.ssl())) frontend_totals_->tls_resumed.add();
   if (wants_level(frontend_.log, Level::Debug)) {
-    std::string line = line_prefix() + "TLS handshake done: worker=" +
-                       std::to_string(worker_.index() + 1) + " " + stream.describe();
+    std::string line = line_prefix() +
+                       "TLS handshake done: worker=" + std::to_string(worker_.index() + 1) + " " +
+                       stream.describe();
     for (const auto& sink : frontend_.log)
       sink->write(line, Level::Debug);
   }

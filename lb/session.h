@@ -107,11 +107,11 @@ class Session {
   static void on_timer(uv_timer_t*) noexcept;
   static void on_closed(uv_handle_t*) noexcept;
 
-  void route();               // picks a server and connects, or queues
-  void handshake_step();      // TLS with the client, on its readiness
+  void route();           // picks a server and connects, or queues
+  void handshake_step();  // TLS with the client, on its readiness
   void handshake_completed();
   void handshake_failed(HandshakeEnd how, const std::string& reason);
-  std::string line_prefix() const;  // "%ci:%cp [%t] %ft/<bind>: "
+  std::string line_prefix() const;                   // "%ci:%cp [%t] %ft/<bind>: "
   ssize_t receive(Side& from, char* buf, size_t n);  // the socket, for a stream
   bool transmit(Side& to, const char* data, size_t n);
   void pump_tls(Side& from, bool& again);
