@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "lb/free_list.h"
 
@@ -49,6 +50,11 @@ class Outbox {
   // The socket took the first `n` bytes.
   void consume(ChunkList& chunks, size_t n);
   void clear(ChunkList& chunks);
+  void swap(Outbox& other) noexcept {
+    std::swap(head_, other.head_);
+    std::swap(tail_, other.tail_);
+    std::swap(size_, other.size_);
+  }
 
  private:
   static void release(ChunkList& chunks, Chunk* c);

@@ -47,6 +47,9 @@ struct Session::TlsSide final : tls::Transport {
   Session& session;
   Side& side;
   tls::Stream stream;
+  // To a server: plaintext the client sent before the handshake with the
+  // server completed, encrypted once it has.
+  Outbox early;
 };
 
 void* Session::operator new(size_t) {
@@ -240,16 +243,56 @@ void Session::connect() {
 }
 
 void Session::connected() {
+  if (server_->tls && !server_side_.tls) {
+    // TLS to the server: the handshake is part of connecting (timeout
+    // connect), and what the client sent so far waits in plaintext.
+    SSL* ssl = server_->tls->new_ssl();
+    if (!ssl) {
+      connect_failed(Termination::ResourceConnect);
+      return;
+    }
+    server_side_.tls = new TlsSide(*this, server_side_, ssl);
+    server_side_.tls->early.swap(server_side_.out);
+    server_handshake_step();
+    return;
+  }
   connect_ms_ = static_cast<int32_t>(now() - phase_start_);
   relay_start();
+}
+
+void Session::server_handshake_step() {
+  tls::Stream& stream = server_side_.tls->stream;
+  switch (stream.handshake()) {
+    case tls::Stream::Status::Done:
+      server_totals_->tls_handshakes.add();
+      if (SSL_session_reused(stream.ssl())) server_totals_->tls_resumed.add();
+      connected();
+      return;
+    case tls::Stream::Status::WantIo:
+      return;
+    case tls::Stream::Status::Eof:
+    case tls::Stream::Status::Failed:
+      (stream.closed_early() ? server_totals_->tls_closed : server_totals_->tls_failed).add();
+      if (!stream.reason().empty())
+        log_event(Level::Warning, "TLS to server " + server_->id + " failed: " + stream.reason(),
+                  runtime_->event_log);
+      connect_failed(Termination::ServerRefused);
+      return;
+  }
 }
 
 void Session::close_socket(Side& side) {
   if (side.fd >= 0) ::close(side.fd);  // leaves the epoll set with it
   side.fd = -1;
   worker_.forget_again(&side.again, this);
-  delete side.tls;
-  side.tls = nullptr;
+  if (side.tls) {
+    // A retry starts over with the client's plaintext, not the records
+    // encrypted for this connection.
+    side.out.clear(worker_.chunks());
+    side.out.swap(side.tls->early);
+    delete side.tls;
+    side.tls = nullptr;
+  }
 }
 
 void Session::handshake_step() {
@@ -423,6 +466,25 @@ void Session::relay_start() {
   phase_ = Phase::Relaying;
   uint32_t t = since_accept(now());
   client_side_.last_activity = server_side_.last_activity = t;
+  if (server_side_.tls) {
+    // What the client sent while connecting, encrypted now.
+    Outbox& early = server_side_.tls->early;
+    while (!early.empty()) {
+      iovec bufs[Outbox::kMaxBufs];
+      int n = early.gather(bufs);
+      size_t taken = 0;
+      for (int i = 0; i < n; ++i) {
+        if (!server_side_.tls->stream.write(static_cast<const char*>(bufs[i].iov_base),
+                                            bufs[i].iov_len)) {
+          early.clear(worker_.chunks());
+          abort_write(server_side_);
+          return;
+        }
+        taken += bufs[i].iov_len;
+      }
+      early.consume(worker_.chunks(), taken);
+    }
+  }
   flush(server_side_);  // what the client sent while we were connecting
   if (phase_ == Phase::Closing) return;
   maybe_shutdown(server_side_);
@@ -446,6 +508,21 @@ void Session::side_ready(Side& side, uint32_t events) {
   // handling (it is freed only in the timer's close callback, later).
   if (phase_ == Phase::Closing || side.fd < 0) return;
   const bool failed = events & (EPOLLERR | EPOLLHUP);
+  if (!is_client(side) && phase_ == Phase::Connecting && side.tls) {
+    // Connected, in the TLS handshake with the server.
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) side.writable = true;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) side.readable = true;
+    if (failed)
+      side.error_seen = true;
+    else if (events & EPOLLRDHUP)
+      side.fin_seen = true;
+    if (side.writable && !side.out.empty()) {
+      flush(side);
+      if (phase_ == Phase::Closing) return;
+    }
+    server_handshake_step();
+    return;
+  }
   if (!is_client(side) && phase_ == Phase::Connecting) {
     if (failed) {
       connect_failed(Termination::ServerRefused);
@@ -504,7 +581,8 @@ size_t Session::read_limit(const Side& from) const {
   // Not connected yet: no more than tune.bufsize in all (the rest waits in
   // the kernel), so a queued client costs a bounded buffer.
   size_t limit = runtime_->config.global.tune.bufsize;
-  return std::min(Worker::kReadBufferSize, limit - std::min(limit, server_side_.out.size()));
+  size_t waiting = server_side_.tls ? server_side_.tls->early.size() : server_side_.out.size();
+  return std::min(Worker::kReadBufferSize, limit - std::min(limit, waiting));
 }
 
 void Session::pump(Side& from) {
@@ -636,8 +714,13 @@ void Session::send(Side& to, Side& from, const char* data, size_t n) {
   const uint32_t t = since_accept(now());
   from.last_activity = t;
   if (to.tls) {
-    // Only relaying sessions write to a TLS side; the records go out
-    // through transmit() and count toward the outbox like plain bytes.
+    // The records go out through transmit() and count toward the outbox
+    // like plain bytes; before the server's handshake completes, the
+    // plaintext waits.
+    if (!to.tls->stream.handshake_done()) {
+      to.tls->early.append(worker_.chunks(), data, n);
+      return;
+    }
     if (!to.tls->stream.write(data, n)) {
       abort_write(to);
       return;

@@ -110,6 +110,7 @@ class Session {
   void route();           // picks a server and connects, or queues
   void handshake_step();  // TLS with the client, on its readiness
   void handshake_completed();
+  void server_handshake_step();  // TLS to the server, while connecting
   void handshake_failed(HandshakeEnd how, const std::string& reason);
   std::string line_prefix() const;                   // "%ci:%cp [%t] %ft/<bind>: "
   ssize_t receive(Side& from, char* buf, size_t n);  // the socket, for a stream
