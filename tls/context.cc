@@ -282,7 +282,7 @@ std::optional<int> parse_version(const std::string& name) {
   return std::nullopt;
 }
 
-constexpr long kAlwaysOptions =
+constexpr uint64_t kAlwaysOptions =
     SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF;
 // Idle sessions hold no record buffers; a write retried after WANT_WRITE may
 // come from a moved buffer (our pending queue).
@@ -310,7 +310,7 @@ void configure(SSL_CTX* ctx, const conf::BindTls& tls, const std::string& where,
   // version range says; an operator asking for TLSv1.0 means it.
   if (settings.min_version < TLS1_2_VERSION) SSL_CTX_set_security_level(ctx, 0);
 
-  long options = kAlwaysOptions;
+  uint64_t options = kAlwaysOptions;
   if (!tls.prefer_client_ciphers) options |= SSL_OP_CIPHER_SERVER_PREFERENCE;
   SSL_CTX_set_options(ctx, options);
   SSL_CTX_set_mode(ctx, kModes);
