@@ -94,6 +94,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 // A certificate with its chain and key, as read from one PEM file.
 struct Bundle {
   std::string file;
+  std::string field;  // the config path of the crt entry it came from
   X509Ptr leaf;
   std::vector<X509Ptr> chain;
   PkeyPtr key;
@@ -159,7 +160,7 @@ std::optional<Bundle> read_bundle(const std::string& file, const std::string& fi
   if (certs.empty()) return fail("no certificate in the file");
   if (keys.size() > 1) return fail("more than one private key in the file");
 
-  Bundle bundle{file, nullptr, {}, std::move(keys.front())};
+  Bundle bundle{file, field, nullptr, {}, std::move(keys.front())};
   for (auto& cert : certs) {
     if (!bundle.leaf && X509_check_private_key(cert.get(), bundle.key.get()) == 1)
       bundle.leaf = std::move(cert);
@@ -173,14 +174,13 @@ std::optional<Bundle> read_bundle(const std::string& file, const std::string& fi
   return bundle;
 }
 
-bool use_bundle(SSL_CTX* ctx, const Bundle& bundle, const std::string& field,
-                std::vector<conf::Error>& errors) {
+bool use_bundle(SSL_CTX* ctx, const Bundle& bundle, std::vector<conf::Error>& errors) {
   bool ok = SSL_CTX_use_certificate(ctx, bundle.leaf.get()) == 1 &&
             SSL_CTX_use_PrivateKey(ctx, bundle.key.get()) == 1;
   // The chain belongs to the certificate just set (one per key type).
   for (const auto& cert : bundle.chain)
     ok = ok && SSL_CTX_add1_chain_cert(ctx, cert.get()) == 1;
-  if (!ok) errors.push_back({bundle.file, 0, field, openssl_errors()});
+  if (!ok) errors.push_back({bundle.file, 0, bundle.field, openssl_errors()});
   return ok;
 }
 
@@ -282,7 +282,7 @@ std::optional<int> parse_version(const std::string& name) {
   return std::nullopt;
 }
 
-constexpr long kAlwaysOptions =
+constexpr uint64_t kAlwaysOptions =
     SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF;
 // Idle sessions hold no record buffers; a write retried after WANT_WRITE may
 // come from a moved buffer (our pending queue).
@@ -310,7 +310,7 @@ void configure(SSL_CTX* ctx, const conf::BindTls& tls, const std::string& where,
   // version range says; an operator asking for TLSv1.0 means it.
   if (settings.min_version < TLS1_2_VERSION) SSL_CTX_set_security_level(ctx, 0);
 
-  long options = kAlwaysOptions;
+  uint64_t options = kAlwaysOptions;
   if (!tls.prefer_client_ciphers) options |= SSL_OP_CIPHER_SERVER_PREFERENCE;
   SSL_CTX_set_options(ctx, options);
   SSL_CTX_set_mode(ctx, kModes);
@@ -496,7 +496,7 @@ std::shared_ptr<const ServerContext> ServerContext::build(const conf::BindTls& t
       SSL_CTX_set_alpn_select_cb(ctx.get(), &ServerContext::on_alpn, self.get());
     if (i >= groups.size()) break;
     for (const auto& bundle : groups[i]) {
-      use_bundle(ctx.get(), bundle, where + ".crt", errors);
+      use_bundle(ctx.get(), bundle, errors);
       for (auto& name : dns_names(bundle.leaf.get())) {
         if (name.starts_with("*."))
           self->wildcard_.emplace(name.substr(2), i);
@@ -606,7 +606,7 @@ std::shared_ptr<const ClientContext> ClientContext::build(const conf::ServerTls&
 
   if (!tls.crt.empty())
     if (auto bundle = read_bundle(tls.crt, where + ".crt", errors))
-      use_bundle(ctx, *bundle, where + ".crt", errors);
+      use_bundle(ctx, *bundle, errors);
 
   self->sni_ = tls.sni;
   if (!tls.sni.empty()) {

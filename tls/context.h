@@ -43,7 +43,7 @@ class ServerContext {
   SSL* new_ssl() const;
 
   // For tests and logs: the default certificate's serial in hex and subject
-  // (OpenSSL's one-line form), and the number of certificate bundles.
+  // (RFC 2253, "CN=mqtt.example.com"), and the number of certificate bundles.
   std::string default_serial() const;
   std::string default_subject() const;
   size_t bundle_count() const { return contexts_.size(); }

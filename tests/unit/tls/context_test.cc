@@ -364,6 +364,16 @@ TEST_CASE("a ticket resumes on another worker's context built with the same keys
   auto third = connect(*stranger, *c, {}, session.get());
   CHECK(third.outcome.ok());
   CHECK_FALSE(third.reused());
+
+  // TLS 1.2 tickets too (RFC 5077).
+  auto tls12 = [](SSL* c) { SSL_set_max_proto_version(c, TLS1_2_VERSION); };
+  auto first12 = connect(*worker1, *c, tls12);
+  REQUIRE(first12.outcome.ok());
+  auto session12 = first12.session();
+  auto second12 = connect(*worker2, *c, tls12, session12.get());
+  CHECK(second12.outcome.ok());
+  CHECK(SSL_version(second12.client.get()) == TLS1_2_VERSION);
+  CHECK(second12.reused());
 }
 
 TEST_CASE("a ticket sealed before a rotation still resumes after it", "[tls]") {
