@@ -35,10 +35,14 @@ constexpr const char* kDocsExample = R"({
   "frontends": [
     {
       "name": "mqtt",
-      "bind": ["127.0.0.1:1883", "[::1]:1883"],
+      "bind": [
+        "127.0.0.1:1883",
+        "[::1]:1883",
+        {"address": "127.0.0.1:8883", "ssl": true, "crt": "/etc/mqlb/mqlb.pem"}
+      ],
       "default_backend": "mqtt",
       "maxconn": 1000,
-      "timeouts": {"client": "50s", "client_fin": "1s"}
+      "timeouts": {"client": "50s", "client_fin": "1s", "client_hs": "5s"}
     }
   ],
   "backends": [
@@ -166,9 +170,14 @@ TEST_CASE("the docs/config.md example loads with every field resolved", "[json_l
   REQUIRE(c.frontends.size() == 1);
   const Frontend& f = c.frontends[0];
   CHECK(f.name == "mqtt");
-  REQUIRE(f.binds.size() == 2);
+  REQUIRE(f.binds.size() == 3);
   CHECK(f.binds[0].to_string() == "127.0.0.1:1883");
   CHECK(f.binds[1].to_string() == "[::1]:1883");
+  CHECK(f.binds[2].to_string() == "127.0.0.1:8883");
+  CHECK_FALSE(f.binds[1].tls.enabled);
+  CHECK(f.binds[2].tls.enabled);
+  CHECK(f.binds[2].tls.crt == std::vector<std::string>{"/etc/mqlb/mqlb.pem"});
+  CHECK(f.timeouts.client_hs == 5s);
   CHECK(f.default_backend == "mqtt");
   CHECK(f.maxconn == 1000);
   CHECK(f.timeouts.client == 50s);
