@@ -220,6 +220,17 @@ void install_file(const fs::path& source, const fs::path& target) {
   fs::rename(temporary, target);
 }
 
+nlohmann::json tls_bind(uint16_t port, const fs::path& crt) {
+  return {{"address", "127.0.0.1:" + std::to_string(port)}, {"ssl", true}, {"crt", crt.string()}};
+}
+
+nlohmann::json basic_tls_config(uint16_t port, const fs::path& crt,
+                                const std::vector<BackendServer>& servers) {
+  nlohmann::json config = basic_config(port, servers);
+  config["frontends"][0]["bind"] = nlohmann::json::array({tls_bind(port, crt)});
+  return config;
+}
+
 SClient parse_s_client_output(const std::string& output) {
   SClient result;
   result.output = output;
@@ -357,6 +368,37 @@ std::vector<BindLogLine> bind_log_lines(const std::string& text, std::string_vie
     }
   }
   return out;
+}
+
+std::vector<BindLogLine> wait_for_bind_lines(const Mqlb& lb, std::string_view prefix, size_t count,
+                                             Millis timeout) {
+  std::vector<BindLogLine> found;
+  if (wait_until([&] { return (found = bind_log_lines(lb.stdout_text(), prefix)).size() >= count; },
+                 timeout)) {
+    return found;
+  }
+  throw std::runtime_error("expected " + std::to_string(count) + " lines '" + std::string(prefix) +
+                           "' from mqlb within " + std::to_string(timeout.count()) + " ms, got " +
+                           std::to_string(found.size()) + "; stdout:\n" + lb.stdout_text());
+}
+
+BindLogLine bind_line_for(const Mqlb& lb, const std::string& client, std::string_view prefix,
+                          Millis timeout) {
+  std::optional<BindLogLine> found;
+  wait_until(
+      [&] {
+        for (auto& line : bind_log_lines(lb.stdout_text(), prefix)) {
+          if (line.client == client) found = std::move(line);
+        }
+        return found.has_value();
+      },
+      timeout);
+  if (!found) {
+    throw std::runtime_error("no line '" + std::string(prefix) + "' for client " + client +
+                             " within " + std::to_string(timeout.count()) + " ms; stdout:\n" +
+                             lb.stdout_text());
+  }
+  return *found;
 }
 
 std::optional<HandshakeDone> parse_handshake_done(std::string_view line) {

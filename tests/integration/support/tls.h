@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/mqlb.h"
 #include "support/net.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
@@ -73,6 +74,15 @@ TlsFiles make_tls_files(TempDir& dir);
 // Replaces `target` by a copy of `source` in one rename(2), so that a reader
 // sees the old file or the new one, never half of one.
 void install_file(const std::filesystem::path& source, const std::filesystem::path& target);
+
+// A TLS bind entry for a frontend's "bind" list:
+// {"address": "127.0.0.1:PORT", "ssl": true, "crt": crt}; tests add options.
+nlohmann::json tls_bind(uint16_t port, const std::filesystem::path& crt);
+
+// basic_config (see mqlb.h) with its one bind replaced by tls_bind(port,
+// crt): frontend "mqtt", whose TLS bind is bind "1".
+nlohmann::json basic_tls_config(uint16_t port, const std::filesystem::path& crt,
+                                const std::vector<BackendServer>& servers);
 
 enum class TlsVersion { Any, V1_0, V1_1, V1_2, V1_3 };
 
@@ -144,6 +154,16 @@ std::optional<BindLogLine> parse_bind_log_line(std::string_view line);
 std::vector<BindLogLine> bind_log_lines(const std::string& text);
 // Those whose message starts with `prefix`.
 std::vector<BindLogLine> bind_log_lines(const std::string& text, std::string_view prefix);
+
+// Waits until mqlb's stdout (its access log in basic_config) has at least
+// `count` bind lines whose message starts with `prefix`; throws after
+// `timeout` showing what there is.
+std::vector<BindLogLine> wait_for_bind_lines(const Mqlb& lb, std::string_view prefix, size_t count,
+                                             Millis timeout = Millis(10000));
+// The bind line starting with `prefix` for `client` ("IP:PORT"); throws if
+// none is written within `timeout`.
+BindLogLine bind_line_for(const Mqlb& lb, const std::string& client, std::string_view prefix,
+                          Millis timeout = Millis(10000));
 
 // "... mqtt/1: TLS handshake done: worker=1 TLSv1.3 TLS_AES_256_GCM_SHA384
 // resumed=yes client-cert=none" (DEBUG level).
