@@ -51,11 +51,11 @@ struct Timeouts {
 
 // TLS to a server (HAProxy's `server ... ssl verify ca-file sni crt`).
 struct ServerTls {
-  bool enabled = false;           // "ssl"
-  bool verify = true;             // "verify required" (default) or "none"
-  std::string ca_file;            // required when verify is on
-  std::string sni;                // server name sent, and checked when verifying
-  std::string crt;                // client certificate bundle (PEM: cert, chain, key)
+  bool enabled = false;  // "ssl"
+  bool verify = true;    // "verify required" (default) or "none"
+  std::string ca_file;   // required when verify is on
+  std::string sni;       // server name sent, and checked when verifying
+  std::string crt;       // client certificate bundle (PEM: cert, chain, key)
 
   bool operator==(const ServerTls&) const = default;
 };
@@ -87,11 +87,11 @@ enum class Verify { None, Optional, Required };
 
 // TLS termination on a bind, with HAProxy's bind option names.
 struct BindTls {
-  bool enabled = false;           // "ssl"
-  std::vector<std::string> crt;   // PEM bundles or directories of them; the first is the default
-  std::string ca_file;            // "ca-file": CAs that client certificates must chain to
-  Verify verify = Verify::None;   // "verify"
-  std::string crl_file;           // "crl-file"
+  bool enabled = false;             // "ssl"
+  std::vector<std::string> crt;     // PEM bundles or directories of them; the first is the default
+  std::string ca_file;              // "ca-file": CAs that client certificates must chain to
+  Verify verify = Verify::None;     // "verify"
+  std::string crl_file;             // "crl-file"
   std::string min_ver = "TLSv1.2";  // "ssl-min-ver": TLSv1.0 ... TLSv1.3
   std::string max_ver;              // "ssl-max-ver": empty = the highest OpenSSL has
   std::string ciphers;              // "ciphers": OpenSSL list for TLS <= 1.2; empty = OpenSSL's
@@ -100,7 +100,7 @@ struct BindTls {
   std::vector<std::string> alpn;    // "alpn": protocols offered, in preference order
   bool no_tls_tickets = false;      // "no-tls-tickets": a session cache instead
   bool prefer_client_ciphers = false;  // "prefer-client-ciphers"
-  std::string tls_ticket_keys;      // "tls-ticket-keys": HAProxy's file of base64 keys
+  std::string tls_ticket_keys;         // "tls-ticket-keys": HAProxy's file of base64 keys
 
   bool operator==(const BindTls&) const = default;
 };
@@ -108,6 +108,7 @@ struct BindTls {
 struct Bind {
   std::string host;  // IP literal; "0.0.0.0" or "::" for every address
   uint16_t port = 0;
+  std::string name;  // in TLS handshake log lines; the loader sets its 1-based position if unset
   BindTls tls;
 
   std::string to_string() const;

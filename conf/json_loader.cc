@@ -205,9 +205,15 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
       r.fail(Reader::join(p, "address"), "is required, e.g. \"127.0.0.1:514\"");
     } else if (auto a = r.string(e["address"], Reader::join(p, "address"))) {
       std::string why;
-      std::string with_port =
-          a->find(':') == std::string::npos || a->back() == ']' ? *a + ":514" : *a;
-      if (!split_host_port(with_port, t.host, t.port, why)) r.fail(Reader::join(p, "address"), why);
+      // HAProxy's `log stdout ... debug`: a stream with a level of its own.
+      if (*a == "stdout" || *a == "stderr") {
+        t.kind = *a == "stdout" ? LogTarget::Kind::Stdout : LogTarget::Kind::Stderr;
+      } else {
+        std::string with_port =
+            a->find(':') == std::string::npos || a->back() == ']' ? *a + ":514" : *a;
+        if (!split_host_port(with_port, t.host, t.port, why))
+          r.fail(Reader::join(p, "address"), why);
+      }
     }
     auto pick_name = [&](const char* key, auto& names, int& field) {
       if (!e.contains(key)) return;
@@ -233,8 +239,9 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
 
 void read_timeouts(Reader& r, const Json& v, const std::string& path, Timeouts& t) {
   if (!r.object(v, path)) return;
-  r.only_keys(v, path,
-              {"client", "client_fin", "connect", "server", "server_fin", "tunnel", "queue"});
+  r.only_keys(
+      v, path,
+      {"client", "client_fin", "client_hs", "connect", "server", "server_fin", "tunnel", "queue"});
   auto set = [&](const char* key, std::optional<Duration>& field) {
     if (!v.contains(key)) return;
     // 0 is kept as a value here so that it overrides what `defaults`
@@ -243,6 +250,7 @@ void read_timeouts(Reader& r, const Json& v, const std::string& path, Timeouts& 
   };
   set("client", t.client);
   set("client_fin", t.client_fin);
+  set("client_hs", t.client_hs);
   set("connect", t.connect);
   set("server", t.server);
   set("server_fin", t.server_fin);
@@ -262,21 +270,18 @@ struct Defaults {
 
 // As in HAProxy, a timeout of 0 means "no timeout".
 Timeouts without_zeros(Timeouts t) {
-  for (auto* f :
-       {&t.client, &t.client_fin, &t.connect, &t.server, &t.server_fin, &t.tunnel, &t.queue})
+  for (auto* f : {&t.client, &t.client_fin, &t.client_hs, &t.connect, &t.server, &t.server_fin,
+                  &t.tunnel, &t.queue})
     if (*f && (*f)->count() == 0) f->reset();
   return t;
 }
 
 Timeouts inherit(const Timeouts& own, const Timeouts& defaults) {
   auto pick = [](auto& a, auto& b) { return a ? a : b; };
-  return {pick(own.client, defaults.client),
-          pick(own.client_fin, defaults.client_fin),
-          pick(own.connect, defaults.connect),
-          pick(own.server, defaults.server),
-          pick(own.server_fin, defaults.server_fin),
-          pick(own.tunnel, defaults.tunnel),
-          pick(own.queue, defaults.queue)};
+  return {pick(own.client, defaults.client),         pick(own.client_fin, defaults.client_fin),
+          pick(own.connect, defaults.connect),       pick(own.server, defaults.server),
+          pick(own.server_fin, defaults.server_fin), pick(own.tunnel, defaults.tunnel),
+          pick(own.queue, defaults.queue),           pick(own.client_hs, defaults.client_hs)};
 }
 
 void read_tune(Reader& r, const Json& v, Tune& t) {
@@ -338,9 +343,159 @@ void read_defaults(Reader& r, const Json& v, Defaults& d) {
   if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], "defaults.timeouts", d.timeouts);
 }
 
+// A string option of a bind or server, read into `out` when present.
+void read_option(Reader& r, const Json& v, const std::string& path, const char* key,
+                 std::string& out) {
+  if (v.contains(key))
+    if (auto x = r.string(v[key], Reader::join(path, key))) out = *x;
+}
+
+void read_flag(Reader& r, const Json& v, const std::string& path, const char* key, bool& out) {
+  if (v.contains(key))
+    if (auto x = r.boolean(v[key], Reader::join(path, key))) out = *x;
+}
+
+// The TLS options only mean something with "ssl": true; given without it
+// they are a mistake worth reporting, not something to ignore.
+void require_ssl(Reader& r, const Json& v, const std::string& path, bool enabled,
+                 std::initializer_list<const char*> keys) {
+  if (enabled) return;
+  for (const char* key : keys)
+    if (v.contains(key)) r.fail(Reader::join(path, key), "needs \"ssl\": true");
+}
+
+constexpr std::string_view kTlsVersions[] = {"TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+
+void read_tls_version(Reader& r, const Json& v, const std::string& path, const char* key,
+                      std::string& out) {
+  std::string text;
+  read_option(r, v, path, key, text);
+  if (text.empty()) return;
+  if (std::find(std::begin(kTlsVersions), std::end(kTlsVersions), text) == std::end(kTlsVersions))
+    r.fail(Reader::join(path, key),
+           "unknown TLS version '" + text + "' (TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3)");
+  else
+    out = text;
+}
+
+// HAProxy's `server ... ssl verify none|required ca-file F sni S crt F`.
+void read_server_tls(Reader& r, const Json& v, const std::string& path, ServerTls& t) {
+  read_flag(r, v, path, "ssl", t.enabled);
+  require_ssl(r, v, path, t.enabled, {"verify", "ca-file", "sni", "crt"});
+  if (v.contains("verify"))
+    if (auto x = r.string(v["verify"], path + ".verify")) {
+      if (*x == "none" || *x == "required")
+        t.verify = *x == "required";
+      else
+        r.fail(path + ".verify", "must be \"none\" or \"required\", got '" + *x + "'");
+    }
+  read_option(r, v, path, "ca-file", t.ca_file);
+  read_option(r, v, path, "sni", t.sni);
+  read_option(r, v, path, "crt", t.crt);
+  if (t.enabled && t.verify && t.ca_file.empty())
+    r.fail(path + ".ca-file",
+           "is required to verify the server's certificate (or set \"verify\": \"none\")");
+}
+
+// A bind's TLS options, with HAProxy's names.
+void read_bind_tls(Reader& r, const Json& v, const std::string& path, BindTls& t) {
+  read_flag(r, v, path, "ssl", t.enabled);
+  require_ssl(r, v, path, t.enabled,
+              {"crt", "ca-file", "verify", "crl-file", "ssl-min-ver", "ssl-max-ver", "ciphers",
+               "ciphersuites", "curves", "alpn", "no-tls-tickets", "prefer-client-ciphers",
+               "tls-ticket-keys"});
+  if (!t.enabled) return;
+  if (!v.contains("crt")) {
+    r.fail(path + ".crt", "is required with \"ssl\": true (a PEM bundle or a directory of them)");
+  } else if (v["crt"].is_array() && !v["crt"].empty()) {
+    for (size_t i = 0; i < v["crt"].size(); ++i)
+      if (auto x = r.string(v["crt"][i], Reader::index(path + ".crt", i))) t.crt.push_back(*x);
+  } else if (auto x = r.string(v["crt"], path + ".crt")) {
+    t.crt.push_back(*x);
+  }
+  read_option(r, v, path, "ca-file", t.ca_file);
+  if (v.contains("verify"))
+    if (auto x = r.string(v["verify"], path + ".verify")) {
+      if (*x == "none")
+        t.verify = Verify::None;
+      else if (*x == "optional")
+        t.verify = Verify::Optional;
+      else if (*x == "required")
+        t.verify = Verify::Required;
+      else
+        r.fail(path + ".verify",
+               "must be \"none\", \"optional\" or \"required\", got '" + *x + "'");
+    }
+  if (t.verify != Verify::None && t.ca_file.empty())
+    r.fail(path + ".ca-file", "is required to verify client certificates");
+  read_option(r, v, path, "crl-file", t.crl_file);
+  read_tls_version(r, v, path, "ssl-min-ver", t.min_ver);
+  read_tls_version(r, v, path, "ssl-max-ver", t.max_ver);
+  if (!t.max_ver.empty() && t.max_ver < t.min_ver)  // the names sort by version
+    r.fail(path + ".ssl-max-ver", "is below ssl-min-ver (" + t.min_ver + ")");
+  read_option(r, v, path, "ciphers", t.ciphers);
+  read_option(r, v, path, "ciphersuites", t.ciphersuites);
+  read_option(r, v, path, "curves", t.curves);
+  std::string alpn;
+  read_option(r, v, path, "alpn", alpn);
+  for (size_t start = 0; !alpn.empty() && start <= alpn.size();) {
+    size_t comma = std::min(alpn.find(',', start), alpn.size());
+    std::string proto = alpn.substr(start, comma - start);
+    if (proto.empty() || proto.size() > 255)
+      r.fail(path + ".alpn", "must be a comma-separated list of protocol names, e.g. \"mqtt\"");
+    else
+      t.alpn.push_back(proto);
+    start = comma + 1;
+  }
+  read_flag(r, v, path, "no-tls-tickets", t.no_tls_tickets);
+  read_flag(r, v, path, "prefer-client-ciphers", t.prefer_client_ciphers);
+  read_option(r, v, path, "tls-ticket-keys", t.tls_ticket_keys);
+  if (t.no_tls_tickets && !t.tls_ticket_keys.empty())
+    r.fail(path + ".tls-ticket-keys", "makes no sense with \"no-tls-tickets\": true");
+}
+
+// "HOST:PORT", or an object with "address" and the bind's options.
+std::optional<Bind> read_bind(Reader& r, const Json& v, const std::string& path) {
+  Bind b;
+  std::string address_path = path;
+  std::optional<std::string> address;
+  if (v.is_object()) {
+    r.only_keys(v, path,
+                {"address", "name", "ssl", "crt", "ca-file", "verify", "crl-file", "ssl-min-ver",
+                 "ssl-max-ver", "ciphers", "ciphersuites", "curves", "alpn", "no-tls-tickets",
+                 "prefer-client-ciphers", "tls-ticket-keys"});
+    address_path = path + ".address";
+    if (!v.contains("address"))
+      r.fail(address_path, "is required, e.g. \"0.0.0.0:8883\"");
+    else
+      address = r.string(v["address"], address_path);
+    if (v.contains("name")) read_name(r, v["name"], path + ".name", b.name);
+    read_bind_tls(r, v, path, b.tls);
+  } else if (v.is_string()) {
+    address = r.string(v, path);
+  } else {
+    r.fail(path,
+           "must be \"ADDRESS:PORT\" or {\"address\": \"ADDRESS:PORT\", \"ssl\": true, ...}, got " +
+               describe(v));
+  }
+  if (!address) return std::nullopt;
+  std::string why;
+  if (!split_host_port(*address, b.host, b.port, why)) {
+    r.fail(address_path, why);
+    return std::nullopt;
+  }
+  if (!is_ip_literal(b.host)) {
+    r.fail(address_path, "must be an IP address (or * for all), got '" + b.host + "'");
+    return std::nullopt;
+  }
+  return b;
+}
+
 void read_server(Reader& r, const Json& v, const std::string& path, Server& s) {
   if (!r.object(v, path)) return;
-  r.only_keys(v, path, {"name", "address", "port", "weight", "maxconn", "backup", "disabled"});
+  r.only_keys(v, path,
+              {"name", "address", "port", "weight", "maxconn", "backup", "disabled", "ssl",
+               "verify", "ca-file", "sni", "crt"});
   for (const char* key : {"name", "address", "port"})
     if (!v.contains(key)) r.fail(Reader::join(path, key), "is required");
   if (v.contains("name")) read_name(r, v["name"], path + ".name", s.name);
@@ -363,6 +518,7 @@ void read_server(Reader& r, const Json& v, const std::string& path, Server& s) {
     if (auto b = r.boolean(v["backup"], path + ".backup")) s.backup = *b;
   if (v.contains("disabled"))
     if (auto b = r.boolean(v["disabled"], path + ".disabled")) s.disabled = *b;
+  read_server_tls(r, v, path, s.tls);
 }
 
 void read_backend(Reader& r, const Json& v, const std::string& path, const Defaults& d,
@@ -429,20 +585,16 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
       const Json& binds = v["bind"];
       if (!binds.is_array() || binds.empty()) {
         r.fail(path + ".bind",
-               "must be a list of at least one ADDRESS:PORT, e.g. [\"0.0.0.0:1883\"]");
+               "must be a list of at least one ADDRESS:PORT or bind object, e.g. "
+               "[\"0.0.0.0:1883\", {\"address\": \"0.0.0.0:8883\", \"ssl\": true, \"crt\": "
+               "\"/etc/mqlb/mqlb.pem\"}]");
       } else {
         for (size_t i = 0; i < binds.size(); ++i) {
-          std::string bp = Reader::index(path + ".bind", i);
-          auto s = r.string(binds[i], bp);
-          if (!s) continue;
-          Bind b;
-          std::string why;
-          if (!split_host_port(*s, b.host, b.port, why))
-            r.fail(bp, why);
-          else if (!is_ip_literal(b.host))
-            r.fail(bp, "must be an IP address (or * for all), got '" + b.host + "'");
-          else
-            f.binds.push_back(b);
+          if (auto b = read_bind(r, binds[i], Reader::index(path + ".bind", i))) {
+            // HAProxy names an unnamed bind by its position in log lines.
+            if (b->name.empty()) b->name = std::to_string(i + 1);
+            f.binds.push_back(std::move(*b));
+          }
         }
       }
     }

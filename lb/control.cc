@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include "lb/worker.h"
+#include "tls/ticket_keys.h"
 
 namespace mqlb::lb {
 
@@ -17,6 +18,8 @@ Control::Control(std::unique_ptr<StateRegistry> registry, std::shared_ptr<const 
   }
   uv_timer_init(&loop_, &hard_stop_);
   hard_stop_.data = this;
+  uv_timer_init(&loop_, &ticket_rotation_);
+  ticket_rotation_.data = this;
 }
 
 Control::~Control() = default;
@@ -49,7 +52,8 @@ int Control::run() {
   std::string binds;
   for (const auto& f : runtime_->frontends)
     for (const auto& b : f->conf.binds)
-      binds += " " + f->conf.name + "@" + b.to_string();
+      binds += " " + f->conf.name + "@" + b.to_string() + (b.tls.enabled ? " (TLS)" : "");
+  uv_timer_start(&ticket_rotation_, on_ticket_rotation, kTicketRotation, kTicketRotation);
   log_event(Level::Notice,
             "ready: " + std::to_string(workers_.size()) + " workers, maxconn " +
                 std::to_string(runtime_->maxconn) + ", listening on" + binds,
@@ -74,6 +78,35 @@ void Control::on_hard_stop(uv_timer_t* h) noexcept {
   c->broadcast_hard_stop();
 }
 
+void Control::on_ticket_rotation(uv_timer_t* h) noexcept {
+  // A new key encrypts from now on; tickets under the previous keys still
+  // resume (and are renewed).
+  static_cast<Control*>(h->data)->registry_->ticket_keys()->rotate();
+}
+
+void Control::reload_certificates() {
+  // The same configuration with every certificate, key, CA and CRL file
+  // read again, as a new snapshot: new handshakes use it, live sessions
+  // keep the contexts they started with. On any error nothing changes.
+  std::vector<std::string> errors;
+  auto rt = build_runtime(runtime_->config, *registry_, errors);
+  if (!errors.empty()) {
+    for (const auto& e : errors)
+      log_event(Level::Err, "SIGHUP: " + e, runtime_->event_log);
+    log_event(Level::Err, "SIGHUP: certificates not reloaded; the current ones keep serving.",
+              runtime_->event_log);
+    return;
+  }
+  rt->maxconn = runtime_->maxconn;
+  runtime_ = std::move(rt);
+  for (auto& w : workers_)
+    w->post(Worker::SwapSnapshot{runtime_});
+  log_event(Level::Notice,
+            "SIGHUP received: certificates reloaded; new TLS handshakes use them (the rest of the "
+            "configuration is unchanged: full reload is not supported yet).",
+            runtime_->event_log);
+}
+
 void Control::broadcast_hard_stop() {
   for (auto& w : workers_)
     w->post(Worker::HardStop{});
@@ -82,9 +115,7 @@ void Control::broadcast_hard_stop() {
 void Control::handle_signal(int signum) {
   const Runtime& rt = *runtime_;
   if (signum == SIGHUP) {
-    log_event(Level::Notice,
-              "SIGHUP received: configuration reload is not supported yet; nothing changed.",
-              rt.event_log);
+    if (!stopping_) reload_certificates();
     return;
   }
   if (signum == SIGINT) {

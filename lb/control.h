@@ -1,7 +1,8 @@
 #pragma once
 // The control thread: starts the workers, owns the long-lived state
 // registry, and turns signals into worker messages (drain on SIGTERM with
-// the hard-stop timer, hard stop on SIGINT). Thread: main; run() returns
+// the hard-stop timer, hard stop on SIGINT, a snapshot with the certificate
+// files read again on SIGHUP). It also rotates the TLS ticket keys. Thread: main; run() returns
 // when every worker has ended.
 
 #include <uv.h>
@@ -31,6 +32,8 @@ class Control {
   static void on_signal(uv_signal_t* h, int signum) noexcept;
   static void on_worker_exit(uv_async_t* h) noexcept;
   static void on_hard_stop(uv_timer_t* h) noexcept;
+  static void on_ticket_rotation(uv_timer_t* h) noexcept;
+  void reload_certificates();
   void handle_signal(int signum);
   void broadcast_hard_stop();
   void check_exit();
@@ -43,6 +46,10 @@ class Control {
   uv_async_t worker_exit_{};
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   uv_timer_t hard_stop_{};
+  uv_timer_t ticket_rotation_{};
+  // How often the process's TLS ticket key changes (the two before it
+  // still decrypt: a ticket lives up to three periods).
+  static constexpr uint64_t kTicketRotation = 3600 * 1000;
   bool stopping_ = false;
 };
 

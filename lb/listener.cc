@@ -15,8 +15,15 @@
 namespace mqlb::lb {
 
 Listener::Listener(Worker& worker, std::shared_ptr<const Runtime> runtime, const Frontend& frontend,
-                   const conf::Bind& bind)
-    : worker_(worker), runtime_(std::move(runtime)), frontend_(frontend), bind_(bind) {}
+                   const Bind& bind)
+    : worker_(worker), runtime_(std::move(runtime)), frontend_(&frontend), bind_(&bind) {}
+
+void Listener::adopt(std::shared_ptr<const Runtime> runtime, const Frontend& frontend,
+                     const Bind& bind) {
+  runtime_ = std::move(runtime);
+  frontend_ = &frontend;
+  bind_ = &bind;
+}
 
 Listener::~Listener() {
   if (fd_ >= 0) ::close(fd_);
@@ -24,24 +31,26 @@ Listener::~Listener() {
 
 std::string Listener::open() {
   sockaddr_storage addr{};
-  bool v6 = bind_.host.find(':') != std::string::npos;
-  int rc = v6 ? uv_ip6_addr(bind_.host.c_str(), bind_.port, reinterpret_cast<sockaddr_in6*>(&addr))
-              : uv_ip4_addr(bind_.host.c_str(), bind_.port, reinterpret_cast<sockaddr_in*>(&addr));
-  std::string where = "Starting frontend " + frontend_.conf.name + ": ";
-  if (rc != 0) return where + "invalid address [" + bind_.to_string() + "]";
+  bool v6 = bind_->conf.host.find(':') != std::string::npos;
+  int rc = v6 ? uv_ip6_addr(bind_->conf.host.c_str(), bind_->conf.port,
+                            reinterpret_cast<sockaddr_in6*>(&addr))
+              : uv_ip4_addr(bind_->conf.host.c_str(), bind_->conf.port,
+                            reinterpret_cast<sockaddr_in*>(&addr));
+  std::string where = "Starting frontend " + frontend_->conf.name + ": ";
+  if (rc != 0) return where + "invalid address [" + bind_->conf.to_string() + "]";
   fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return where + "cannot create socket (" + std::strerror(errno) + ")";
   int one = 1;
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   // The backlog is where connections wait while the frontend is full.
-  int backlog = static_cast<int>(std::clamp<uint32_t>(frontend_.conf.maxconn, 128, 65535));
+  int backlog = static_cast<int>(std::clamp<uint32_t>(frontend_->conf.maxconn, 128, 65535));
   socklen_t len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, backlog) != 0) {
     std::string why = std::strerror(errno);
     ::close(fd_);
     fd_ = -1;
-    return where + "cannot bind socket (" + why + ") [" + bind_.to_string() + "]";
+    return where + "cannot bind socket (" + why + ") [" + bind_->conf.to_string() + "]";
   }
   uv_poll_init_socket(worker_.loop(), &poll_, fd_);
   poll_.data = this;
@@ -82,19 +91,19 @@ void Listener::on_readable(uv_poll_t* poll, int status, int) noexcept {
 
 bool Listener::has_room() const {
   return runtime_->process->active.get() < runtime_->maxconn &&
-         frontend_.state->active.get() < frontend_.conf.maxconn;
+         frontend_->state->active.get() < frontend_->conf.maxconn;
 }
 
 bool Listener::take_slots() {
   if (!runtime_->process->active.try_take(runtime_->maxconn)) return false;
-  if (frontend_.state->active.try_take(frontend_.conf.maxconn)) return true;
+  if (frontend_->state->active.try_take(frontend_->conf.maxconn)) return true;
   runtime_->process->active.give();
   worker_.slots_released(*runtime_);
   return false;
 }
 
 void Listener::give_slots() {
-  frontend_.state->active.give();
+  frontend_->state->active.give();
   runtime_->process->active.give();
   worker_.slots_released(*runtime_);
 }
@@ -132,7 +141,7 @@ bool Listener::accept_batch() {
     int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       // The session owns the two slots from here on.
-      (new Session(worker_, runtime_, frontend_))->start(fd, peer);
+      (new Session(worker_, runtime_, *frontend_, *bind_))->start(fd, peer);
       continue;
     }
     int error = errno;

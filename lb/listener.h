@@ -18,14 +18,16 @@
 namespace mqlb::lb {
 
 class Worker;
+struct Bind;
 struct Frontend;
 struct Runtime;
 
 class Listener {
  public:
-  // `frontend` belongs to `runtime`, which sessions accepted here will hold.
+  // `frontend` and its `bind` belong to `runtime`, which sessions accepted
+  // here will hold.
   Listener(Worker& worker, std::shared_ptr<const Runtime> runtime, const Frontend& frontend,
-           const conf::Bind& bind);
+           const Bind& bind);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -46,7 +48,11 @@ class Listener {
   bool limited() const { return limited_; }
   bool resume_if_room();
 
-  const Frontend& frontend() const { return frontend_; }
+  const Frontend& frontend() const { return *frontend_; }
+  const Bind& bind() const { return *bind_; }
+  // A new snapshot whose frontend has this bind (same address and
+  // options): sessions accepted from now on start in it.
+  void adopt(std::shared_ptr<const Runtime> runtime, const Frontend& frontend, const Bind& bind);
 
  private:
   static void on_readable(uv_poll_t* poll, int status, int events) noexcept;
@@ -57,8 +63,8 @@ class Listener {
 
   Worker& worker_;
   std::shared_ptr<const Runtime> runtime_;
-  const Frontend& frontend_;
-  conf::Bind bind_;
+  const Frontend* frontend_;
+  const Bind* bind_;
   int fd_ = -1;
   uv_poll_t poll_{};
   bool polling_ = false;

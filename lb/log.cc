@@ -454,10 +454,16 @@ std::unique_ptr<LogSink> LogSink::open(const conf::LogTarget& target, std::strin
 
 LogSink::~LogSink() = default;
 
+bool wants_level(const LogSinks& sinks, Level level) {
+  for (const auto& sink : sinks)
+    if (sink->takes(level)) return true;
+  return false;
+}
+
 void LogSink::write(std::string_view line, Level level) const {
+  if (!takes(level)) return;
   ThreadLogs* logs = thread_logs();
   if (is_syslog()) {
-    if (static_cast<int>(level) > target_.level) return;
     if (logs) {
       logs->add_datagram(socket_, target_.facility, level, line);
     } else {

@@ -35,7 +35,9 @@ class LogSink {
 
   // Adds `line` to this thread's batch for the target (see
   // flush_thread_logs() for when it leaves).
+  // Lines above the target's level are dropped.
   void write(std::string_view line, Level level) const;
+  bool takes(Level level) const { return static_cast<int>(level) <= target_.level; }
   bool is_syslog() const { return target_.kind == conf::LogTarget::Kind::Syslog; }
 
  private:
@@ -47,6 +49,9 @@ class LogSink {
 };
 
 using LogSinks = std::vector<std::shared_ptr<LogSink>>;
+
+// Whether any of `sinks` takes lines of `level` (worth formatting one).
+bool wants_level(const LogSinks& sinks, Level level);
 
 // The session's access line, formatted once, to each of `sinks` at Info.
 void log_access(const AccessRecord& r, const LogSinks& sinks);

@@ -127,6 +127,13 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
       if (!resolve(gs.address, gs.port, s->addr, why))
         errors.push_back("backend '" + gb.name + "', server '" + gs.name +
                          "': could not resolve address '" + gs.address + "': " + why);
+      if (gs.tls.enabled) {
+        std::vector<conf::Error> tls_errors;
+        s->tls = tls::ClientContext::build(
+            gs.tls, "backend '" + gb.name + "', server '" + gs.name + "'", tls_errors);
+        for (const auto& e : tls_errors)
+          errors.push_back(e.to_string());
+      }
       b->servers.push_back(std::move(s));
     }
     rt->backends.push_back(std::move(b));
@@ -146,6 +153,19 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
     auto f = std::make_unique<Frontend>();
     f->conf = gf;
     f->state = registry.frontend(gf.name);
+    f->tls_name = gf.name + "~";
+    for (size_t i = 0; i < gf.binds.size(); ++i) {
+      Bind b{gf.binds[i], nullptr};
+      if (b.conf.tls.enabled) {
+        std::vector<conf::Error> tls_errors;
+        b.tls = tls::ServerContext::build(b.conf.tls,
+                                          "frontend '" + gf.name + "', bind " + b.conf.to_string(),
+                                          registry.ticket_keys(), tls_errors);
+        for (const auto& e : tls_errors)
+          errors.push_back(e.to_string());
+      }
+      f->binds.push_back(std::move(b));
+    }
     for (const auto& b : rt->backends)
       if (b->conf.name == gf.default_backend) f->backend = b.get();
     open_sinks(gf.log, f->log);

@@ -16,6 +16,7 @@
 #include "lb/balancer/balancer.h"
 #include "lb/log.h"
 #include "lb/state.h"
+#include "tls/context.h"
 
 namespace mqlb::lb {
 
@@ -25,6 +26,7 @@ struct Server {
   std::string id;  // "backend/server"
   sockaddr_storage addr{};
   std::shared_ptr<ServerState> state;
+  std::shared_ptr<const tls::ClientContext> tls;  // "ssl": TLS to the server
 };
 
 // Thread: any; pick caches are per worker.
@@ -63,8 +65,18 @@ class Backend {
 };
 
 // Thread: any.
+struct Bind {
+  conf::Bind conf;
+  // A TLS bind's certificates and settings, loaded once; new handshakes use
+  // the snapshot's, live sessions keep the one they started with.
+  std::shared_ptr<const tls::ServerContext> tls;
+};
+
+// Thread: any.
 struct Frontend {
   conf::Frontend conf;
+  std::vector<Bind> binds;  // as conf.binds
+  std::string tls_name;     // "mqtt~": HAProxy's %ft for a session over TLS
   const Backend* backend = nullptr;
   LogSinks log;
   std::shared_ptr<FrontendState> state;
@@ -81,8 +93,9 @@ struct Runtime {
   std::shared_ptr<ProcessState> process;
 };
 
-// Resolves server addresses, opens log targets and attaches the state
-// objects of `registry` by name; errors name the server or the target.
+// Resolves server addresses, opens log targets, loads TLS certificates and
+// attaches the state objects of `registry` by name; errors name the server,
+// the target or the file.
 // Does not bind anything. Live state (weights, admin state, limits) takes
 // the new configuration only when there is no error.
 std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry& registry,

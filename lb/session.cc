@@ -14,6 +14,7 @@
 #include "lb/access_log.h"
 #include "lb/free_list.h"
 #include "lb/worker.h"
+#include "tls/stream.h"
 
 namespace mqlb::lb {
 namespace {
@@ -36,6 +37,18 @@ thread_local FreeList<sizeof(Session), 1024> session_blocks;
 
 }  // namespace
 
+// A TLS side: the stream, whose BIO reads and writes through the session's
+// socket path for this side.
+struct Session::TlsSide final : tls::Transport {
+  TlsSide(Session& s, Side& sd, SSL* ssl) : session(s), side(sd), stream(ssl, *this) {}
+  ssize_t tls_recv(char* buf, size_t n) override { return session.receive(side, buf, n); }
+  bool tls_send(const char* data, size_t n) override { return session.transmit(side, data, n); }
+
+  Session& session;
+  Side& side;
+  tls::Stream stream;
+};
+
 void* Session::operator new(size_t) {
   return session_blocks.get();
 }
@@ -44,10 +57,12 @@ void Session::operator delete(void* p) {
   session_blocks.put(p);
 }
 
-Session::Session(Worker& worker, std::shared_ptr<const Runtime> runtime, const Frontend& frontend)
+Session::Session(Worker& worker, std::shared_ptr<const Runtime> runtime, const Frontend& frontend,
+                 const Bind& bind)
     : worker_(worker),
       runtime_(std::move(runtime)),
       frontend_(frontend),
+      bind_(bind),
       frontend_totals_(&frontend.state->totals.at(worker.index())) {
   uv_timer_init(worker.loop(), &timer_);
   timer_.data = this;
@@ -86,6 +101,24 @@ void Session::start(int fd, const sockaddr_storage& peer) {
     close(Termination::ClientAbortConnect);
     return;
   }
+  if (bind_.tls) {
+    // The handshake first: no server is picked for a client that never
+    // completes it. Its ClientHello brings the first readiness event.
+    SSL* ssl = bind_.tls->new_ssl();
+    if (!ssl) {
+      handshake_failed(HandshakeEnd::Failed, "out of memory");
+      return;
+    }
+    client_side_.tls = new TlsSide(*this, client_side_, ssl);
+    phase_ = Phase::Handshake;
+    phase_start_ = now();
+    arm_timer();
+    return;
+  }
+  route();
+}
+
+void Session::route() {
   if (!backend().has_usable_server()) {
     frontend_totals_->no_server.add();
     backend().state->totals.at(worker_.index()).no_server.add();
@@ -215,6 +248,135 @@ void Session::close_socket(Side& side) {
   if (side.fd >= 0) ::close(side.fd);  // leaves the epoll set with it
   side.fd = -1;
   worker_.forget_again(&side.again, this);
+  delete side.tls;
+  side.tls = nullptr;
+}
+
+void Session::handshake_step() {
+  tls::Stream& stream = client_side_.tls->stream;
+  switch (stream.handshake()) {
+    case tls::Stream::Status::Done:
+      handshake_completed();
+      return;
+    case tls::Stream::Status::WantIo:
+      return;
+    case tls::Stream::Status::Eof:
+    case tls::Stream::Status::Failed:
+      if (stream.closed_early())
+        handshake_failed(HandshakeEnd::Closed, "");
+      else
+        handshake_failed(HandshakeEnd::Failed, stream.reason());
+      return;
+  }
+}
+
+void Session::handshake_completed() {
+  const tls::Stream& stream = client_side_.tls->stream;
+  frontend_totals_->tls_handshakes.add();
+  if (SSL_session_reused(stream.ssl())) frontend_totals_->tls_resumed.add();
+  if (wants_level(frontend_.log, Level::Debug)) {
+    std::string line = line_prefix() +
+                       "TLS handshake done: worker=" + std::to_string(worker_.index() + 1) + " " +
+                       stream.describe();
+    for (const auto& sink : frontend_.log)
+      sink->write(line, Level::Debug);
+  }
+  client_side_.last_activity = since_accept(now());
+  route();
+  // Application data that came with the handshake's last flight waits in
+  // the stream, with no readiness event to come for it.
+  if (phase_ == Phase::Connecting || phase_ == Phase::Queued) pump(client_side_);
+}
+
+void Session::handshake_failed(HandshakeEnd how, const std::string& reason) {
+  handshake_end_ = how;
+  switch (how) {
+    case HandshakeEnd::Failed:
+      frontend_totals_->tls_failed.add();
+      break;
+    case HandshakeEnd::Timeout:
+      frontend_totals_->tls_timeouts.add();
+      break;
+    default:
+      frontend_totals_->tls_closed.add();
+      break;
+  }
+  // HAProxy's line for a connection that never became a session, with the
+  // reason in words when OpenSSL gave one.
+  if (!frontend_.log.empty()) {
+    std::string line = line_prefix();
+    switch (how) {
+      case HandshakeEnd::Failed:
+        line += "SSL handshake failure";
+        if (!reason.empty()) line += ": " + reason;
+        break;
+      case HandshakeEnd::Timeout:
+        line += "Timeout during SSL handshake";
+        break;
+      case HandshakeEnd::Stopped:
+        line += "Stopped during SSL handshake";
+        break;
+      default:
+        line += "Connection closed during SSL handshake";
+        break;
+    }
+    for (const auto& sink : frontend_.log)
+      sink->write(line, Level::Info);
+  }
+  close(Termination::ClientAbortConnect);
+}
+
+std::string Session::line_prefix() const {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(client_v6_ ? AF_INET6 : AF_INET, client_addr_, text, sizeof text);
+  int64_t accept_unix = unix_now_ms() - static_cast<int64_t>(now() - accept_ms_);
+  return std::string(text) + ":" + std::to_string(client_port_) + " [" +
+         format_accept_date(accept_unix) + "] " + frontend_.conf.name + "/" + bind_.conf.name +
+         ": ";
+}
+
+ssize_t Session::receive(Side& from, char* buf, size_t n) {
+  // The same edge-triggered rules as the plain path: no read once a short
+  // read drained the socket, and then a FIN seen is the end.
+  if (!from.readable) {
+    if (from.fin_seen && !from.error_seen) return 0;
+    errno = EAGAIN;
+    return -1;
+  }
+  for (;;) {
+    ssize_t got = ::recv(from.fd, buf, n, 0);
+    if (got > 0) {
+      if (static_cast<size_t>(got) < n && !from.error_seen) from.readable = false;
+      return got;
+    }
+    if (got == 0) {
+      from.readable = false;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) from.readable = false;
+    return -1;
+  }
+}
+
+bool Session::transmit(Side& to, const char* data, size_t n) {
+  const uint32_t t = since_accept(now());
+  if (to.out.empty() && to.writable && to.fd >= 0) {
+    ssize_t r = ::send(to.fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r > 0) {
+      to.last_activity = t;
+      data += r;
+      n -= static_cast<size_t>(r);
+      if (n == 0) return true;
+      to.writable = false;  // a partial send: the socket buffer is full
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      to.writable = false;
+    } else {
+      return false;
+    }
+  }
+  to.out.append(worker_.chunks(), data, n);
+  return true;
 }
 
 void Session::connect_failed(Termination t) {
@@ -304,6 +466,14 @@ void Session::side_ready(Side& side, uint32_t events) {
     side.error_seen = true;
   else if (events & EPOLLRDHUP)
     side.fin_seen = true;
+  if (phase_ == Phase::Handshake) {
+    if (side.writable && !side.out.empty()) {
+      flush(side);
+      if (phase_ == Phase::Closing) return;
+    }
+    handshake_step();
+    return;
+  }
   if (phase_ != Phase::Relaying) {
     // Only the client is open. A reset, or (HAProxy's abortonclose) a FIN
     // while queued, ends the session even when its buffer is full.
@@ -338,6 +508,18 @@ size_t Session::read_limit(const Side& from) const {
 }
 
 void Session::pump(Side& from) {
+  if (from.tls) {
+    bool again = false;
+    for (int n = 0; (from.readable || from.tls->stream.pending()) && wants_read(from); ++n) {
+      if (n == kReadBudget) {
+        worker_.again(&from.again, this);
+        return;
+      }
+      pump_tls(from, again);
+      if (!again) return;
+    }
+    return;
+  }
   for (int n = 0; from.readable && wants_read(from); ++n) {
     if (n == kReadBudget) {
       worker_.again(&from.again, this);
@@ -367,6 +549,40 @@ void Session::pump(Side& from) {
     if (errno == EINTR) continue;
     read_error(from);
     return;
+  }
+}
+
+void Session::pump_tls(Side& from, bool& again) {
+  // Several records per pass, up to the read limit, go on with one send.
+  tls::Stream& stream = from.tls->stream;
+  char* buf = worker_.read_buffer();
+  const size_t want = read_limit(from);
+  size_t have = 0;
+  tls::Stream::Status status = tls::Stream::Status::Done;
+  while (have < want) {
+    size_t got = 0;
+    status = stream.read(buf + have, want - have, got);
+    if (status != tls::Stream::Status::Done) break;
+    have += got;
+  }
+  again = false;
+  if (have > 0) {
+    count_bytes(!is_client(from), have);
+    send(peer(from), from, buf, have);
+    if (phase_ == Phase::Closing) return;
+  }
+  switch (status) {
+    case tls::Stream::Status::Done:
+      again = true;
+      return;
+    case tls::Stream::Status::WantIo:
+      return;
+    case tls::Stream::Status::Eof:
+      read_eof(from);
+      return;
+    case tls::Stream::Status::Failed:
+      read_error(from);
+      return;
   }
 }
 
@@ -419,6 +635,16 @@ void Session::count_bytes(bool to_client, size_t n) {
 void Session::send(Side& to, Side& from, const char* data, size_t n) {
   const uint32_t t = since_accept(now());
   from.last_activity = t;
+  if (to.tls) {
+    // Only relaying sessions write to a TLS side; the records go out
+    // through transmit() and count toward the outbox like plain bytes.
+    if (!to.tls->stream.write(data, n)) {
+      abort_write(to);
+      return;
+    }
+    if (to.out.size() >= runtime_->config.global.tune.relay_high_water) hold(from, true);
+    return;
+  }
   if (to.out.empty() && to.writable && phase_ == Phase::Relaying) {
     ssize_t r = ::send(to.fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (r > 0) {
@@ -490,6 +716,11 @@ void Session::hold(Side& from, bool held) {
 
 void Session::maybe_shutdown(Side& to) {
   if (to.write_state != HalfClose::ShutdownPending || !to.out.empty() || to.fd < 0) return;
+  if (to.tls && !to.tls->stream.notified()) {
+    // TLS ends with close_notify, then the FIN once it is written.
+    to.tls->stream.close_notify();
+    if (!to.out.empty()) return;  // written() comes back here
+  }
   to.write_state = HalfClose::Shut;
   // When `to` has already sent its FIN too, the session ends right away and
   // close(2) sends ours: no shutdown needed.
@@ -506,6 +737,9 @@ void Session::maybe_finish() {
 TimerView Session::timer_view() const {
   TimerView v;
   switch (phase_) {
+    case Phase::Handshake:
+      v.phase = SessionPhase::Handshake;
+      break;
     case Phase::Queued:
       v.phase = SessionPhase::Queued;
       break;
@@ -553,6 +787,9 @@ void Session::timer_fired() {
     return;
   }
   switch (deadline->what) {
+    case Expiry::Handshake:
+      handshake_failed(HandshakeEnd::Timeout, "");
+      return;
     case Expiry::Queue:
       close(Termination::QueueTimeout);
       return;
@@ -573,6 +810,9 @@ void Session::timer_fired() {
 
 void Session::kill() {
   switch (phase_) {
+    case Phase::Handshake:
+      handshake_failed(HandshakeEnd::Stopped, "");
+      return;
     case Phase::Queued:
       close(Termination::KilledQueue);
       return;
@@ -617,7 +857,8 @@ void Session::finish() {
   // As in HAProxy, the counts logged include this session on the frontend
   // side but not on the backend side, which it has already left.
   if (server_) backend().release(server_);
-  if (!frontend_.log.empty()) {
+  // A handshake that failed has written its line already.
+  if (!frontend_.log.empty() && handshake_end_ == HandshakeEnd::None) {
     AccessRecord r;
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(client_v6_ ? AF_INET6 : AF_INET, client_addr_, text, sizeof text);
@@ -625,7 +866,7 @@ void Session::finish() {
     r.client_port = client_port_;
     // The wall clock at accept, from the loop clock's age of the session.
     r.accept_unix_ms = unix_now_ms() - static_cast<int64_t>(now - accept_ms_);
-    r.frontend = frontend_.conf.name;
+    r.frontend = bind_.tls ? frontend_.tls_name : frontend_.conf.name;
     r.backend = backend().conf.name;
     if (server_) r.server = server_->conf.name;
     r.queue_ms = queue_ms_;

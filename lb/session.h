@@ -14,6 +14,13 @@
 // until the outbox drains below the low-water mark. Before the server is
 // connected at most tune.bufsize bytes are read from the client. An idle
 // session owns no buffer.
+//
+// TLS (a session on a TLS bind): the client side gets a tls::Stream that
+// sits between its socket and the relay. The handshake comes first (timeout
+// client-hs), before any server is picked; then the relay reads plaintext
+// from the stream and writes plaintext into it, and the stream's records go
+// out through the same socket/outbox path as plain bytes, so backpressure,
+// half-close (close_notify, then FIN) and timeouts work unchanged.
 
 #include <sys/socket.h>
 #include <uv.h>
@@ -36,7 +43,8 @@ enum class HalfClose : uint8_t { Open, ShutdownPending, Shut };
 class Session {
  public:
   // The listener took a process and a frontend slot for it.
-  Session(Worker& worker, std::shared_ptr<const Runtime> runtime, const Frontend& frontend);
+  Session(Worker& worker, std::shared_ptr<const Runtime> runtime, const Frontend& frontend,
+          const Bind& bind);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -65,7 +73,19 @@ class Session {
   Link link;  // in the worker's session list
 
  private:
-  enum class Phase : uint8_t { Accepted, Queued, Connecting, TurnAround, Relaying, Closing };
+  enum class Phase : uint8_t {
+    Accepted,
+    Handshake,  // TLS with the client, before a server is picked
+    Queued,
+    Connecting,
+    TurnAround,
+    Relaying,
+    Closing
+  };
+  // How a TLS handshake with the client ended, when it did not complete:
+  // the session writes HAProxy's one line for it instead of an access line.
+  enum class HandshakeEnd : uint8_t { None, Failed, Closed, Timeout, Stopped };
+  struct TlsSide;  // a side's tls::Stream and its transport
 
   struct Side {
     Outbox out;  // bytes waiting to be written to this side
@@ -81,11 +101,20 @@ class Session {
     bool held = false;        // not read because the other side does not take the bytes
     bool again = false;       // in the worker's list of sides with data left to read
     HalfClose write_state = HalfClose::Open;
+    TlsSide* tls = nullptr;  // on a TLS side: bytes go through it
   };
 
   static void on_timer(uv_timer_t*) noexcept;
   static void on_closed(uv_handle_t*) noexcept;
 
+  void route();           // picks a server and connects, or queues
+  void handshake_step();  // TLS with the client, on its readiness
+  void handshake_completed();
+  void handshake_failed(HandshakeEnd how, const std::string& reason);
+  std::string line_prefix() const;                   // "%ci:%cp [%t] %ft/<bind>: "
+  ssize_t receive(Side& from, char* buf, size_t n);  // the socket, for a stream
+  bool transmit(Side& to, const char* data, size_t n);
+  void pump_tls(Side& from, bool& again);
   uint32_t client_hash() const;  // the key of `balance source`
   void enqueue(const Server* pinned);
   void assign(const Server* s);
@@ -124,6 +153,7 @@ class Session {
   Worker& worker_;
   std::shared_ptr<const Runtime> runtime_;
   const Frontend& frontend_;
+  const Bind& bind_;
   const Server* server_ = nullptr;
   Totals* frontend_totals_;  // this worker's counters
   Totals* server_totals_ = nullptr;
@@ -144,6 +174,7 @@ class Session {
   Phase phase_ = Phase::Accepted;
   bool redispatched_ = false;
   bool in_server_queue_ = false;
+  HandshakeEnd handshake_end_ = HandshakeEnd::None;
   uint32_t queue_position_ = 0;  // %sq or %bq
   Termination termination_ = Termination::Normal;
 };

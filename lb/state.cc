@@ -1,5 +1,7 @@
 #include "lb/state.h"
 
+#include "tls/ticket_keys.h"
+
 namespace mqlb::lb {
 
 void WaitQueue::push_back(Waiter* w) {
@@ -128,6 +130,11 @@ std::shared_ptr<ServerState> StateRegistry::server(const std::shared_ptr<Backend
   if (!slot || &slot->backend != backend.get() || slot->address != address)
     slot = std::make_shared<ServerState>(backend, backend->name + "/" + name, address, workers_);
   return slot;
+}
+
+const std::shared_ptr<tls::TicketKeys>& StateRegistry::ticket_keys() {
+  if (!ticket_keys_) ticket_keys_ = tls::TicketKeys::random();
+  return ticket_keys_;
 }
 
 }  // namespace mqlb::lb

@@ -19,6 +19,10 @@
 #include <mutex>
 #include <string>
 
+namespace mqlb::tls {
+class TicketKeys;
+}
+
 namespace mqlb::lb {
 
 inline constexpr size_t kCacheLine = 64;
@@ -65,6 +69,12 @@ struct alignas(kCacheLine) Totals {
   Counter redispatches;
   Counter refused_fd;  // connections lost to EMFILE/ENFILE
   Counter no_server;   // sessions turned away because no server was usable (<NOSRV>)
+  // TLS handshakes with clients (frontend) or servers (server), by outcome.
+  Counter tls_handshakes;  // completed, full or resumed
+  Counter tls_resumed;     // of those, resumed from a ticket or the cache
+  Counter tls_failed;      // refused: protocol, cipher, certificate ("SSL handshake failure")
+  Counter tls_closed;      // the peer closed or reset during the handshake
+  Counter tls_timeouts;    // timeout client-hs (or connect, to a server)
 };
 
 // One T per worker, indexed by the worker's number.
@@ -253,6 +263,10 @@ class StateRegistry {
   std::shared_ptr<BackendState> backend(const std::string& name);
   std::shared_ptr<ServerState> server(const std::shared_ptr<BackendState>& backend,
                                       const std::string& name, const std::string& address);
+  // The process's TLS ticket keys, shared by every bind and worker that
+  // does not load its own (tls-ticket-keys), so that a ticket resumes on
+  // any worker and across reloads; rotated by the control thread.
+  const std::shared_ptr<tls::TicketKeys>& ticket_keys();
 
  private:
   unsigned workers_;
@@ -260,6 +274,7 @@ class StateRegistry {
   std::map<std::string, std::shared_ptr<FrontendState>> frontends_;
   std::map<std::string, std::shared_ptr<BackendState>> backends_;
   std::map<std::string, std::shared_ptr<ServerState>> servers_;
+  std::shared_ptr<tls::TicketKeys> ticket_keys_;
 };
 
 }  // namespace mqlb::lb

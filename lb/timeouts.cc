@@ -16,6 +16,10 @@ std::optional<conf::Duration> server_timeout(const conf::Timeouts& be, bool half
   return be.tunnel ? be.tunnel : be.server;
 }
 
+conf::Duration handshake_timeout(const conf::Timeouts& frontend) {
+  return frontend.client_hs.value_or(conf::Duration(5000));
+}
+
 conf::Duration turn_around(const conf::Timeouts& backend) {
   return std::min(backend.connect.value_or(conf::Duration(1000)), conf::Duration(1000));
 }
@@ -29,6 +33,9 @@ std::optional<Deadline> next_deadline(const TimerView& v, const conf::Timeouts& 
     if (!best || at < best->at) best = Deadline{at, what};
   };
   switch (v.phase) {
+    case SessionPhase::Handshake:
+      consider(v.phase_start, handshake_timeout(fe), Expiry::Handshake);
+      break;
     case SessionPhase::Queued:
       consider(v.phase_start, be.queue, Expiry::Queue);
       break;

@@ -1,6 +1,6 @@
 #pragma once
 // Which timeout a session is under, and when it expires: HAProxy's rules
-// for `timeout queue`, `connect`, the retry turn-around, `client`/`server`,
+// for `timeout client-hs`, `queue`, `connect`, the retry turn-around, `client`/`server`,
 // `tunnel` and `client-fin`/`server-fin`, in one place. The session's
 // single timer is armed for the result and, when it fires, asks again.
 // Pure: times are loop milliseconds given by the caller.
@@ -12,7 +12,7 @@
 
 namespace mqlb::lb {
 
-enum class SessionPhase : uint8_t { Queued, Connecting, TurnAround, Relaying };
+enum class SessionPhase : uint8_t { Handshake, Queued, Connecting, TurnAround, Relaying };
 
 struct SideTimes {
   uint64_t last_activity = 0;  // last byte read from or written to this side
@@ -27,12 +27,12 @@ struct SideTimes {
 
 struct TimerView {
   SessionPhase phase = SessionPhase::Queued;
-  uint64_t phase_start = 0;  // when the queue, connect or turn-around began
+  uint64_t phase_start = 0;  // when the handshake, queue, connect or turn-around began
   SideTimes client, server;
   bool half_closed = false;  // one direction has seen its FIN
 };
 
-enum class Expiry : uint8_t { Queue, Connect, TurnAround, Client, Server };
+enum class Expiry : uint8_t { Handshake, Queue, Connect, TurnAround, Client, Server };
 
 struct Deadline {
   uint64_t at = 0;
@@ -49,6 +49,10 @@ std::optional<Deadline> next_deadline(const TimerView& v, const conf::Timeouts& 
 std::optional<conf::Duration> client_timeout(const conf::Timeouts& fe, const conf::Timeouts& be,
                                              bool half_closed);
 std::optional<conf::Duration> server_timeout(const conf::Timeouts& be, bool half_closed);
+
+// HAProxy's `timeout client-hs`: how long a client may take over the TLS
+// handshake; 5 s unless configured.
+conf::Duration handshake_timeout(const conf::Timeouts& frontend);
 
 // The pause between two connection attempts: min(timeout connect, 1 s).
 conf::Duration turn_around(const conf::Timeouts& backend);

@@ -72,7 +72,7 @@ Worker::~Worker() {
 
 std::string Worker::bind_all() {
   for (const auto& fe : runtime_->frontends) {
-    for (const auto& bind : fe->conf.binds) {
+    for (const auto& bind : fe->binds) {
       auto l = std::make_unique<Listener>(*this, runtime_, *fe, bind);
       std::string error = l->open();
       if (!error.empty()) return error;
@@ -151,7 +151,22 @@ void Worker::handle(const Message& m) {
       l->resume_if_room();
   } else if (auto* g = std::get_if<Grant>(&m)) {
     static_cast<Session*>(g->waiter->owner)->on_granted();
+  } else if (auto* swap = std::get_if<SwapSnapshot>(&m)) {
+    swap_snapshot(swap->runtime);
   }
+}
+
+void Worker::swap_snapshot(std::shared_ptr<const Runtime> runtime) {
+  // Each listener moves to its bind in the new snapshot: the same frontend
+  // name, address and options. Live sessions keep the snapshot they hold.
+  for (auto& l : listeners_) {
+    for (const auto& fe : runtime->frontends) {
+      if (fe->conf.name != l->frontend().conf.name) continue;
+      for (const auto& b : fe->binds)
+        if (b.conf == l->bind().conf) l->adopt(runtime, *fe, b);
+    }
+  }
+  runtime_ = std::move(runtime);
 }
 
 void Worker::hard_stop() {

@@ -50,7 +50,10 @@ class Worker final : public Waiter::Sink {
   struct Grant {           // a queued session of this worker got a server slot
     Waiter* waiter;
   };
-  using Message = std::variant<Drain, HardStop, ResumeAccept, Grant>;
+  struct SwapSnapshot {  // new sessions start in `runtime` (reload, certificates)
+    std::shared_ptr<const Runtime> runtime;
+  };
+  using Message = std::variant<Drain, HardStop, ResumeAccept, Grant, SwapSnapshot>;
 
   Worker(unsigned index, std::shared_ptr<const Runtime> runtime, uv_async_t* on_exit);
   ~Worker();
@@ -106,6 +109,7 @@ class Worker final : public Waiter::Sink {
   void run();
   static void on_again(uv_idle_t* h) noexcept;
   void handle(const Message& m);
+  void swap_snapshot(std::shared_ptr<const Runtime> runtime);
   void hard_stop();
   void drain();
   void close_listeners();

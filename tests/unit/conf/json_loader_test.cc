@@ -166,7 +166,9 @@ TEST_CASE("the docs/config.md example loads with every field resolved", "[json_l
   REQUIRE(c.frontends.size() == 1);
   const Frontend& f = c.frontends[0];
   CHECK(f.name == "mqtt");
-  CHECK(f.binds == std::vector<Bind>{{"127.0.0.1", 1883}, {"::1", 1883}});
+  REQUIRE(f.binds.size() == 2);
+  CHECK(f.binds[0].to_string() == "127.0.0.1:1883");
+  CHECK(f.binds[1].to_string() == "[::1]:1883");
   CHECK(f.default_backend == "mqtt");
   CHECK(f.maxconn == 1000);
   CHECK(f.timeouts.client == 50s);
@@ -186,10 +188,10 @@ TEST_CASE("the docs/config.md example loads with every field resolved", "[json_l
   CHECK(b.timeouts.queue == 5s);
   CHECK_FALSE(b.timeouts.tunnel);
   CHECK(b.servers == std::vector<Server>{
-                         {"b1", "127.0.0.1", 1884, 1, 0, false, false},
-                         {"b2", "localhost", 1885, 2, 100, false, false},
-                         {"spare", "127.0.0.1", 1886, 1, 0, true, false},
-                         {"off", "127.0.0.1", 1887, 1, 0, false, true},
+                         {"b1", "127.0.0.1", 1884, 1, 0, false, false, {}},
+                         {"b2", "localhost", 1885, 2, 100, false, false, {}},
+                         {"spare", "127.0.0.1", 1886, 1, 0, true, false, {}},
+                         {"off", "127.0.0.1", 1887, 1, 0, false, true, {}},
                      });
   CHECK(c.find_backend(f.default_backend) == &b);
 }
@@ -217,7 +219,7 @@ TEST_CASE("a minimal config gets the documented defaults", "[json_loader]") {
   CHECK_FALSE(b.timeouts.server);
   CHECK_FALSE(b.timeouts.server_fin);
   CHECK_FALSE(b.timeouts.tunnel);
-  CHECK(b.servers[0] == Server{"s0", "127.0.0.1", 1884, 1, 0, false, false});
+  CHECK(b.servers[0] == Server{"s0", "127.0.0.1", 1884, 1, 0, false, false, {}});
 }
 
 TEST_CASE("frontends and backends inherit what defaults sets", "[json_loader]") {
@@ -403,7 +405,9 @@ TEST_CASE("bind accepts IPv4 IPv6 and every-address forms", "[json_loader]") {
                                                  {"[2001:db8::5]:8883", "2001:db8::5", 8883}}));
   INFO(text);
   Config c = loads(with(minimal(), "/frontends/0/bind", {text}));
-  CHECK(c.frontends[0].binds == std::vector<Bind>{{host, port}});
+  REQUIRE(c.frontends[0].binds.size() == 1);
+  CHECK(c.frontends[0].binds[0].host == host);
+  CHECK(c.frontends[0].binds[0].port == port);
 }
 
 TEST_CASE("log targets read address facility and level", "[json_loader]") {
@@ -565,11 +569,13 @@ TEST_CASE("values of the wrong type are refused with what was expected", "[json_
       {"/frontends/0/name", R"("my frontend")", "frontends[0].name",
        "may hold only letters, digits and - _ . :, got 'my frontend'"},
       {"/frontends/0/bind", R"("127.0.0.1:1883")", "frontends[0].bind",
-       R"(must be a list of at least one ADDRESS:PORT, e.g. ["0.0.0.0:1883"])"},
+       R"(must be a list of at least one ADDRESS:PORT or bind object, e.g. ["0.0.0.0:1883", )"
+       R"({"address": "0.0.0.0:8883", "ssl": true, "crt": "/etc/mqlb/mqlb.pem"}])"},
       {"/frontends/0/bind", "[]", "frontends[0].bind",
-       R"(must be a list of at least one ADDRESS:PORT, e.g. ["0.0.0.0:1883"])"},
+       R"(must be a list of at least one ADDRESS:PORT or bind object, e.g. ["0.0.0.0:1883", )"
+       R"({"address": "0.0.0.0:8883", "ssl": true, "crt": "/etc/mqlb/mqlb.pem"}])"},
       {"/frontends/0/bind/0", "1883", "frontends[0].bind[0]",
-       "must be a non-empty string, got 1883"},
+       R"(must be "ADDRESS:PORT" or {"address": "ADDRESS:PORT", "ssl": true, ...}, got 1883)"},
       {"/frontends/0/default_backend", "false", "frontends[0].default_backend",
        "must be a non-empty string, got false"},
       {"/frontends/0/maxconn", "1.5", "frontends[0].maxconn", "must be 1..10000000, got 1.5"},

@@ -40,6 +40,22 @@ TEST_CASE("a queued session is under timeout queue from when it queued", "[timeo
   CHECK(d->what == Expiry::Queue);
 }
 
+TEST_CASE("a TLS handshake is under timeout client-hs, 5 s unless set", "[timeouts]") {
+  TimerView v;
+  v.phase = SessionPhase::Handshake;
+  v.phase_start = 1000;
+  v.client.last_activity = 900000;  // bytes of a slow handshake do not extend it
+  auto d = next_deadline(v, frontend_side(), backend_side());
+  REQUIRE(d);
+  CHECK(d->at == 6000);
+  CHECK(d->what == Expiry::Handshake);
+  conf::Timeouts fe = frontend_side();
+  fe.client_hs = 1500ms;
+  d = next_deadline(v, fe, backend_side());
+  REQUIRE(d);
+  CHECK(d->at == 2500);
+}
+
 TEST_CASE("a connecting session is under timeout connect", "[timeouts]") {
   TimerView v;
   v.phase = SessionPhase::Connecting;
