@@ -110,7 +110,9 @@ struct SClientOptions {
 // What one `openssl s_client` run saw.
 struct SClient {
   int exit_code = -1;
-  bool handshake = false;          // negotiated a cipher (not "(NONE)" / "0000")
+  // The client's side of the handshake completed (-state shows no "error
+  // in") with a cipher (not "(NONE)" / "0000").
+  bool handshake = false;
   bool reused = false;             // "Reused, TLSv1.3, ..." rather than "New, ..."
   std::string protocol;            // "TLSv1.3"
   std::string cipher;              // "TLS_AES_256_GCM_SHA384"
