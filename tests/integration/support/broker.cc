@@ -20,6 +20,41 @@ std::filesystem::path write_broker_conf(TempDir& dir, uint16_t port, Broker::Opt
   return dir.write("mosquitto.conf", conf);
 }
 
+// The arguments that make a mosquitto client speak TLS to localhost.
+std::vector<std::string> tls_arguments(const ClientTls& tls) {
+  std::vector<std::string> args{"-h", "localhost", "--cafile", tls.ca_file.string()};
+  if (!tls.cert.empty()) args.insert(args.end(), {"--cert", tls.cert.string()});
+  if (!tls.key.empty()) args.insert(args.end(), {"--key", tls.key.string()});
+  return args;
+}
+
+std::vector<std::string> sub_arguments(uint16_t port, const std::string& topic,
+                                       const ClientTls* tls) {
+  std::vector<std::string> args{"mosquitto_sub"};
+  if (tls != nullptr) {
+    const auto more = tls_arguments(*tls);
+    args.insert(args.end(), more.begin(), more.end());
+  } else {
+    args.insert(args.end(), {"-h", "127.0.0.1"});
+  }
+  args.insert(args.end(), {"-p", std::to_string(port), "-v", "-t", topic, "-t", kProbeTopic});
+  return args;
+}
+
+RunResult run_pub(TempDir& dir, const std::vector<std::string>& argv, uint16_t port,
+                  const std::string& message, Millis timeout) {
+  // The same two log files for every run: a thousand publishes do not need
+  // two thousand files.
+  Process process(argv, dir.path() / "mosquitto_pub.stdout", dir.path() / "mosquitto_pub.stderr");
+  const int code = process.wait_exit(timeout);
+  if (code == Process::kStillRunning) {
+    process.kill();
+    throw std::runtime_error("mosquitto_pub -p " + std::to_string(port) + " -m " + message +
+                             " still running after " + std::to_string(timeout.count()) + " ms");
+  }
+  return {code, process.stdout_text(), process.stderr_text()};
+}
+
 }  // namespace
 
 Broker::Broker(TempDir& dir, Options options)
@@ -34,9 +69,15 @@ Broker::Broker(TempDir& dir, Options options)
 }
 
 Subscriber::Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic)
-    : process_(dir, "mosquitto_sub",
-               {"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker_port), "-v", "-t",
-                topic, "-t", kProbeTopic}) {
+    : Subscriber(dir, broker_port, topic, sub_arguments(broker_port, topic, nullptr)) {}
+
+Subscriber::Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic,
+                       const Through& through)
+    : Subscriber(dir, broker_port, topic, sub_arguments(through.port, topic, &through.tls)) {}
+
+Subscriber::Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic,
+                       const std::vector<std::string>& argv)
+    : process_(dir, "mosquitto_sub", argv) {
   int probe = 0;
   const bool ready = wait_until(
       [&] {
@@ -77,18 +118,19 @@ std::vector<std::string> Subscriber::payloads() const {
 
 RunResult mosquitto_pub(TempDir& dir, uint16_t port, const std::string& topic,
                         const std::string& message, Millis timeout) {
-  // The same two log files for every run: a thousand publishes do not need
-  // two thousand files.
-  Process process(
+  return run_pub(
+      dir,
       {"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port), "-t", topic, "-m", message},
-      dir.path() / "mosquitto_pub.stdout", dir.path() / "mosquitto_pub.stderr");
-  const int code = process.wait_exit(timeout);
-  if (code == Process::kStillRunning) {
-    process.kill();
-    throw std::runtime_error("mosquitto_pub -p " + std::to_string(port) + " -m " + message +
-                             " still running after " + std::to_string(timeout.count()) + " ms");
-  }
-  return {code, process.stdout_text(), process.stderr_text()};
+      port, message, timeout);
+}
+
+RunResult mosquitto_pub(TempDir& dir, uint16_t port, const ClientTls& tls, const std::string& topic,
+                        const std::string& message, Millis timeout) {
+  std::vector<std::string> argv{"mosquitto_pub"};
+  const auto more = tls_arguments(tls);
+  argv.insert(argv.end(), more.begin(), more.end());
+  argv.insert(argv.end(), {"-p", std::to_string(port), "-t", topic, "-m", message});
+  return run_pub(dir, argv, port, message, timeout);
 }
 
 }  // namespace mqlb::test

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,15 @@ class Broker {
   Process process_;
 };
 
+// How a mosquitto client speaks TLS: it connects to "localhost" (a name in
+// the test server certificate) and checks the server against `ca_file`;
+// with `cert` and `key` it shows a client certificate.
+struct ClientTls {
+  std::filesystem::path ca_file{};
+  std::filesystem::path cert{};
+  std::filesystem::path key{};
+};
+
 // `mosquitto_sub -v` on one broker, subscribed to `topic` (filters allowed).
 // The constructor returns once the subscription is live: it publishes probes
 // straight to the broker until one comes back.
@@ -46,18 +56,31 @@ class Subscriber {
   };
 
   Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic);
+  // Same, but connected through mqlb's TLS bind on `port`; the probes still
+  // go straight to the broker, which must be the one mqlb chose.
+  struct Through {
+    uint16_t port;
+    ClientTls tls;
+  };
+  Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic, const Through& through);
 
   // Messages received so far on the subscribed topic, probes left out.
   std::vector<Message> messages() const;
   std::vector<std::string> payloads() const;
 
  private:
+  Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic,
+             const std::vector<std::string>& argv);
+
   Process process_;
 };
 
 // `mosquitto_pub -h 127.0.0.1 -p PORT -t TOPIC -m MESSAGE`, run to
 // completion (QoS 0: CONNECT, PUBLISH, DISCONNECT on a new connection).
 RunResult mosquitto_pub(TempDir& dir, uint16_t port, const std::string& topic,
+                        const std::string& message, Millis timeout = Millis(20000));
+// The same over TLS: `mosquitto_pub -h localhost --cafile ... [--cert --key]`.
+RunResult mosquitto_pub(TempDir& dir, uint16_t port, const ClientTls& tls, const std::string& topic,
                         const std::string& message, Millis timeout = Millis(20000));
 
 }  // namespace mqlb::test

@@ -19,8 +19,21 @@ namespace mqlb::test {
 namespace {
 
 uint16_t first_bind_port(const nlohmann::json& config) {
-  const std::string bind = config.at("frontends").at(0).at("bind").at(0).get<std::string>();
-  return static_cast<uint16_t>(std::stoi(bind.substr(bind.rfind(':') + 1)));
+  return bind_port(config.at("frontends").at(0).at("bind").at(0));
+}
+
+std::vector<uint16_t> all_bind_ports(const nlohmann::json& config) {
+  std::vector<uint16_t> ports;
+  for (const auto& frontend : config.at("frontends")) {
+    for (const auto& bind : frontend.at("bind")) {
+      ports.push_back(bind_port(bind));
+    }
+  }
+  return ports;
+}
+
+bool all_listening(const std::vector<uint16_t>& ports) {
+  return std::all_of(ports.begin(), ports.end(), [](uint16_t port) { return is_listening(port); });
 }
 
 std::string tail(const std::string& text, size_t size = 4000) {
@@ -28,6 +41,13 @@ std::string tail(const std::string& text, size_t size = 4000) {
 }
 
 }  // namespace
+
+uint16_t bind_port(const nlohmann::json& bind) {
+  // "HOST:PORT", or an object whose "address" is (a TLS bind).
+  const std::string address =
+      bind.is_object() ? bind.at("address").get<std::string>() : bind.get<std::string>();
+  return static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+}
 
 std::optional<AccessLine> parse_access_line(std::string_view line) {
   static const std::regex kTcplog(R"(^(\S+:\d+) \[[^\]]+\] (\S+) ([^/\s]+)/(\S+) )"
@@ -90,17 +110,22 @@ Mqlb::Mqlb(TempDir& dir, const nlohmann::json& config, Options options)
                     {MQLB_BINARY, "-f", dir.write("mqlb.json", config.dump(2)).string()});
         return argv;
       }()) {
+  const std::vector<uint16_t> ports = all_bind_ports(config);
   const bool ready = wait_until(
       [&] {
         return !process_.running() ||
-               (stderr_text().find(" : ready") != std::string::npos && is_listening(port_));
+               (stderr_text().find(" : ready") != std::string::npos && all_listening(ports));
       },
       Millis(15000));
   if (!ready || !process_.running()) {
+    std::string listed;
+    for (uint16_t port : ports) {
+      listed += (listed.empty() ? "" : ", ") + std::to_string(port);
+    }
     throw std::runtime_error(
-        "mqlb did not become ready (a NOTICE with 'ready' on stderr and a listener on "
-        "127.0.0.1:" +
-        std::to_string(port_) + ")" + (process_.running() ? "" : "; it exited") + "\nstderr:\n" +
+        "mqlb did not become ready (a NOTICE with 'ready' on stderr and a listener on every "
+        "bind port: " +
+        listed + ")" + (process_.running() ? "" : "; it exited") + "\nstderr:\n" +
         tail(stderr_text()) + "\nstdout:\n" + tail(stdout_text()));
   }
 }

@@ -40,6 +40,10 @@ struct AccessLine {
 
 std::optional<AccessLine> parse_access_line(std::string_view line);
 
+// The port of one entry of a frontend's "bind" list: "HOST:PORT" or
+// {"address": "HOST:PORT", "ssl": true, ...}.
+uint16_t bind_port(const nlohmann::json& bind);
+
 struct BackendServer {
   std::string name;
   uint16_t port;
@@ -68,7 +72,9 @@ class Mqlb {
   static constexpr Millis kStopGrace{10000};
 
   // Writes the config, starts `mqlb -f`, and returns once stderr has the
-  // "ready" NOTICE and the first bind port is listening (throws otherwise).
+  // "ready" NOTICE and every bind port of every frontend is listening
+  // (throws otherwise); a bind may be a string or an object. port() is the
+  // first frontend's first bind.
   Mqlb(TempDir& dir, const nlohmann::json& config) : Mqlb(dir, config, Options{}) {}
   Mqlb(TempDir& dir, const nlohmann::json& config, Options options);
   // Unless the test stopped it already, stops mqlb with SIGINT and fails the
