@@ -40,6 +40,23 @@ void apply_to_state(const Runtime& rt) {
   }
 }
 
+// "frontends[2]": where `item` of `list` is in the JSON document, as the
+// loader's errors name it.
+template <typename T>
+std::string json_path(const std::vector<T>& list, const T& item, const char* name) {
+  return std::string(name) + "[" + std::to_string(&item - list.data()) + "]";
+}
+
+// A TLS error names the certificate file it is about, or else the config
+// file, like the loader's errors.
+void add_tls_errors(const conf::Config& config, std::vector<conf::Error>& tls_errors,
+                    std::vector<std::string>& errors) {
+  for (auto& e : tls_errors) {
+    if (e.file.empty()) e.file = config.file;
+    errors.push_back(e.to_string());
+  }
+}
+
 }  // namespace
 
 Backend::Backend(conf::Backend c, std::shared_ptr<BackendState> st, unsigned workers)
@@ -130,9 +147,10 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
       if (gs.tls.enabled) {
         std::vector<conf::Error> tls_errors;
         s->tls = tls::ClientContext::build(
-            gs.tls, "backend '" + gb.name + "', server '" + gs.name + "'", tls_errors);
-        for (const auto& e : tls_errors)
-          errors.push_back(e.to_string());
+            gs.tls,
+            json_path(config.backends, gb, "backends") + json_path(gb.servers, gs, ".servers"),
+            tls_errors);
+        add_tls_errors(config, tls_errors, errors);
       }
       b->servers.push_back(std::move(s));
     }
@@ -158,11 +176,11 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
       Bind b{gf.binds[i], nullptr};
       if (b.conf.tls.enabled) {
         std::vector<conf::Error> tls_errors;
-        b.tls = tls::ServerContext::build(b.conf.tls,
-                                          "frontend '" + gf.name + "', bind " + b.conf.to_string(),
-                                          registry.ticket_keys(), tls_errors);
-        for (const auto& e : tls_errors)
-          errors.push_back(e.to_string());
+        b.tls = tls::ServerContext::build(
+            b.conf.tls,
+            json_path(config.frontends, gf, "frontends") + ".bind[" + std::to_string(i) + "]",
+            registry.ticket_keys(), tls_errors);
+        add_tls_errors(config, tls_errors, errors);
       }
       f->binds.push_back(std::move(b));
     }
