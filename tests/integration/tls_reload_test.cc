@@ -36,7 +36,7 @@ bool reports_error_about(const std::string& log, const std::string& file) {
 
 }  // namespace
 
-TEST_CASE("SIGHUP loads a replaced certificate for new handshakes; live sessions keep theirs",
+TEST_CASE("SIGHUP loads a replaced certificate for new handshakes and live sessions keep theirs",
           "[integration][tls][reload]") {
   TempDir dir;
   const TlsFiles files = make_tls_files(dir);

@@ -226,20 +226,11 @@ TEST_CASE("mosquitto clients speak TLS to localhost with the test CA",
   const TlsFiles files = make_tls_files(dir);
   // One broker with a plain listener, where the subscriber's probes go, and
   // a TLS one that wants a client certificate; mosquitto takes the key and
-  // the certificate in files of their own, the bundle's parts. Started as
-  // root it would read them as user mosquitto, who cannot enter the test
-  // directory: "user root" keeps it as it is (and means nothing otherwise).
-  const uint16_t plain_port = free_port();
-  const uint16_t tls_port = free_port();
-  const auto conf = dir.write(
-      "mosquitto-tls.conf",
-      "user root\nallow_anonymous true\npersistence false\nlistener " + std::to_string(plain_port) +
-          " 127.0.0.1\nlistener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " +
-          files.ca.string() + "\ncertfile " + files.server.cert.string() + "\nkeyfile " +
-          files.server.key.string() + "\nrequire_certificate true\n");
-  Process broker(dir, "mosquitto-tls", {"mosquitto", "-c", conf.string()});
-  REQUIRE(wait_until([&] { return is_listening(plain_port) && is_listening(tls_port); },
-                     Millis(10000)));
+  // the certificate in files of their own, the bundle's parts.
+  Broker broker(
+      dir, {.tls_cert = files.server.cert, .tls_key = files.server.key, .tls_client_ca = files.ca});
+  const uint16_t plain_port = broker.port();
+  const uint16_t tls_port = broker.tls_port();
 
   const ClientTls device{files.ca, files.client.cert, files.client.key};
   Subscriber tls_subscriber(dir, plain_port, "t", Subscriber::Through{tls_port, device});

@@ -11,12 +11,23 @@ namespace {
 
 constexpr char kProbeTopic[] = "mqlb-test/probe";
 
-std::filesystem::path write_broker_conf(TempDir& dir, uint16_t port, Broker::Options options) {
+std::filesystem::path write_broker_conf(TempDir& dir, uint16_t port, uint16_t tls_port,
+                                        Broker::Options options) {
   std::string conf = "listener " + std::to_string(port) +
                      " 127.0.0.1\n"
                      "allow_anonymous true\n"
                      "persistence false\n";
   if (options.unlimited_queues) conf += "max_queued_messages 0\nmax_queued_bytes 0\n";
+  if (tls_port != 0) {
+    // Started as root, mosquitto would read the files as user mosquitto,
+    // who cannot enter the test's private directory.
+    conf = "user root\n" + conf + "listener " + std::to_string(tls_port) +
+           " 127.0.0.1\n"
+           "certfile " +
+           options.tls_cert.string() + "\nkeyfile " + options.tls_key.string() + "\n";
+    if (!options.tls_client_ca.empty())
+      conf += "cafile " + options.tls_client_ca.string() + "\nrequire_certificate true\n";
+  }
   return dir.write("mosquitto.conf", conf);
 }
 
@@ -59,9 +70,13 @@ RunResult run_pub(TempDir& dir, const std::vector<std::string>& argv, uint16_t p
 
 Broker::Broker(TempDir& dir, Options options)
     : port_(free_port()),
+      tls_port_(options.tls_cert.empty() ? 0 : free_port()),
       process_(dir, "mosquitto",
-               {"mosquitto", "-c", write_broker_conf(dir, port_, options).string()}) {
-  if (!wait_until([&] { return is_listening(port_) || !process_.running(); }, Millis(10000)) ||
+               {"mosquitto", "-c", write_broker_conf(dir, port_, tls_port_, options).string()}) {
+  auto listening = [&] {
+    return is_listening(port_) && (tls_port_ == 0 || is_listening(tls_port_));
+  };
+  if (!wait_until([&] { return listening() || !process_.running(); }, Millis(10000)) ||
       !process_.running()) {
     throw std::runtime_error("mosquitto did not listen on 127.0.0.1:" + std::to_string(port_) +
                              "; its log:\n" + log());

@@ -20,12 +20,16 @@ class Broker {
   struct Options {
     // max_queued_messages 0 and max_queued_bytes 0: no per-client queue limit.
     bool unlimited_queues = false;
+    // A second listener, TLS with this certificate and key (on tls_port());
+    // with tls_client_ca, it wants a client certificate signed by that CA.
+    std::filesystem::path tls_cert{}, tls_key{}, tls_client_ca{};
   };
 
   explicit Broker(TempDir& dir) : Broker(dir, Options{}) {}
   Broker(TempDir& dir, Options options);
 
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return tls_port_; }  // 0 without Options::tls_cert
   pid_t pid() const { return process_.pid(); }
   // SIGKILL by PID: the broker vanishes without closing anything cleanly.
   void kill() { process_.kill(); }
@@ -33,6 +37,7 @@ class Broker {
 
  private:
   uint16_t port_;
+  uint16_t tls_port_;
   Process process_;
 };
 
