@@ -9,8 +9,11 @@ std::string openssl_error() {
   unsigned long e = ERR_get_error();
   ERR_clear_error();
   if (e == 0) return "no OpenSSL error";
-  const char* reason = ERR_reason_error_string(e);
-  return reason ? reason : "OpenSSL error " + std::to_string(e);
+  if (const char* reason = ERR_reason_error_string(e)) return reason;
+  // System errors (a missing file) have no reason string of their own.
+  char text[256];
+  ERR_error_string_n(e, text, sizeof text);
+  return text;
 }
 
 std::variant<std::unique_ptr<TlsClient>, std::string> TlsClient::make(const Options& o) {
