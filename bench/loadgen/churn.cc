@@ -13,9 +13,10 @@ namespace {
 
 class Churn final : public Conn::Handler {
  public:
-  Churn(const Options& o, Slice s)
+  Churn(const Options& o, Slice s, const TlsClient* tls)
       : o_(o),
         slice_(s),
+        loop_(tls),
         stop_timer_(loop_, [this] { stop(); }),
         sweep_timer_(loop_, [this] { sweep(); }) {
     int slots = s.share(o.concurrency);
@@ -29,9 +30,15 @@ class Churn final : public Conn::Handler {
     t0_ = uv_hrtime();
     stop_timer_.start(o_.duration_s);
     sweep_timer_.start(0.1, 0.1);
-    for (auto& c : slots_)
+    // --tls-resume: the first session alone, so that every later one can
+    // offer its ticket; the others start when it is over.
+    waiting_for_ticket_ = o_.tls_resume;
+    for (auto& c : slots_) {
       start(*c);
+      if (waiting_for_ticket_) break;
+    }
     loop_.run();
+    t_.tls = loop_.tls_state().counts;
     return std::move(t_);
   }
 
@@ -101,7 +108,13 @@ class Churn final : public Conn::Handler {
 
   void on_failed(Conn& c, std::string_view why) override { ++t_.errors[std::string(why)]; }
 
-  void on_closed(Conn& c) override { start(c); }
+  void on_closed(Conn& c) override {
+    start(c);
+    if (!waiting_for_ticket_) return;
+    waiting_for_ticket_ = false;
+    for (size_t i = 1; i < slots_.size(); ++i)
+      start(*slots_[i]);
+  }
 
   const Options& o_;
   Slice slice_;
@@ -116,12 +129,13 @@ class Churn final : public Conn::Handler {
   uint64_t ids_ = 0;
   uint64_t t0_ = 0;
   bool stopping_ = false;
+  bool waiting_for_ticket_ = false;  // --tls-resume: only the first session is running
 };
 
 }  // namespace
 
-Tally run_churn(const Options& o, Slice s) {
-  return Churn(o, s).run();
+Tally run_churn(const Options& o, Slice s, const TlsClient* tls) {
+  return Churn(o, s, tls).run();
 }
 
 }  // namespace mqlb::bench

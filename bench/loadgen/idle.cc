@@ -13,10 +13,11 @@ namespace {
 
 class Idle final : public Conn::Handler {
  public:
-  Idle(const Options& o, Slice s, const ReadyFn& ready)
+  Idle(const Options& o, Slice s, const TlsClient* tls, const ReadyFn& ready)
       : o_(o),
         slice_(s),
         ready_fn_(ready),
+        loop_(tls),
         sweep_timer_(loop_, [this] { sweep(); }),
         hold_timer_(loop_, [this] { finish(); }),
         ping_timer_(loop_, [this] { ping(); }),
@@ -34,6 +35,7 @@ class Idle final : public Conn::Handler {
     open_more();
     check_ready();
     loop_.run();
+    t_.tls = loop_.tls_state().counts;
     return std::move(t_);
   }
 
@@ -176,8 +178,8 @@ class Idle final : public Conn::Handler {
 
 }  // namespace
 
-Tally run_idle(const Options& o, Slice s, const ReadyFn& ready) {
-  return Idle(o, s, ready).run();
+Tally run_idle(const Options& o, Slice s, const TlsClient* tls, const ReadyFn& ready) {
+  return Idle(o, s, tls, ready).run();
 }
 
 }  // namespace mqlb::bench

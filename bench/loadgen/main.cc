@@ -7,11 +7,13 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
 #include "options.h"
+#include "tls_client.h"
 #include "workload.h"
 
 namespace mqlb::bench {
@@ -66,6 +68,20 @@ nlohmann::ordered_json report(const Options& o, const Tally& t) {
     j["error_kinds"][kind] = n;
   }
   j["errors"] = errors;
+  if (o.tls) {
+    // The proxy's share of a TLS workload is its handshakes: count them, and
+    // with --tls-resume how many really were resumed.
+    nlohmann::ordered_json tls;
+    tls["verify"] = !o.cafile.empty();
+    if (!o.servername.empty()) tls["servername"] = o.servername;
+    tls["resume"] = o.tls_resume;
+    tls["handshakes"] = t.tls.handshakes;
+    tls["resumed"] = t.tls.resumed;
+    tls["negotiated"] = nlohmann::ordered_json::array();
+    for (const std::string& n : t.tls.negotiated)
+      tls["negotiated"].push_back(n);
+    j["tls"] = tls;
+  }
   switch (o.mode) {
     case Mode::Churn:
       j["concurrency"] = o.concurrency;
@@ -129,6 +145,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   const Options& o = std::get<Options>(parsed);
+  std::unique_ptr<TlsClient> tls;
+  if (o.tls) {
+    auto made = TlsClient::make(o);
+    if (auto* err = std::get_if<std::string>(&made)) {
+      std::cerr << "mqlb-bench: " << *err << "\n";
+      return 2;
+    }
+    tls = std::move(std::get<std::unique_ptr<TlsClient>>(made));
+    if (o.cafile.empty())
+      std::cerr << "mqlb-bench: --tls without --cafile: the server's certificate is not verified\n";
+  }
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGALRM, on_alarm);
   alarm(static_cast<unsigned>(std::ceil(o.deadline_s)) + 10);
@@ -152,14 +179,14 @@ int main(int argc, char** argv) {
       Slice s{i, o.threads};
       switch (o.mode) {
         case Mode::Churn:
-          tallies[i] = run_churn(o, s);
+          tallies[i] = run_churn(o, s, tls.get());
           break;
         case Mode::Throughput:
         case Mode::Latency:
-          tallies[i] = run_pubsub(o, s);
+          tallies[i] = run_pubsub(o, s, tls.get());
           break;
         case Mode::Idle:
-          tallies[i] = run_idle(o, s, ready);
+          tallies[i] = run_idle(o, s, tls.get(), ready);
           break;
       }
     });

@@ -25,7 +25,7 @@ using Setter = std::function<std::string(Draft&, const std::string&)>;  // retur
 
 struct Spec {
   const char* name;
-  const char* arg;
+  const char* arg;  // nullptr: a flag, which takes no value
   const char* help;
   Setter set;
 };
@@ -114,6 +114,28 @@ const std::vector<Spec>& specs() {
        number(0, 65535, &Options::keepalive)},
       {"--threads", "N", "event loops, each with its share of the connections (default 1)",
        number(1, 256, &Options::threads)},
+      {"--tls", nullptr, "connect with TLS 1.3, then speak MQTT inside it",
+       [](Draft& d, const std::string&) {
+         d.o.tls = true;
+         return std::string();
+       }},
+      {"--tls-resume", nullptr,
+       "implies --tls: each loop keeps its first session ticket and offers it on every later "
+       "connection (churn opens the others once the first session is over)",
+       [](Draft& d, const std::string&) {
+         d.o.tls = d.o.tls_resume = true;
+         return std::string();
+       }},
+      {"--cafile", "FILE", "--tls: verify the server against these CAs (default: no verification)",
+       [](Draft& d, const std::string& v) {
+         d.o.cafile = v;
+         return v.empty() ? std::string("expected a file name") : std::string();
+       }},
+      {"--servername", "NAME", "--tls: SNI to send; with --cafile also the name to check",
+       [](Draft& d, const std::string& v) {
+         d.o.servername = v;
+         return v.empty() ? std::string("expected a host name") : std::string();
+       }},
   };
   return table;
 }
@@ -163,7 +185,7 @@ std::string usage() {
        "  idle        open --connections MQTT sessions and hold them for --duration\n\n"
        "options:\n";
   for (const Spec& spec : specs()) {
-    std::string left = std::string(spec.name) + " " + spec.arg;
+    std::string left = std::string(spec.name) + (spec.arg ? std::string(" ") + spec.arg : "");
     s << "  " << left << std::string(left.size() < 26 ? 26 - left.size() : 1, ' ') << spec.help
       << "\n";
   }
@@ -201,7 +223,10 @@ std::variant<Options, std::string> parse_options(int argc, char** argv, bool& he
       if (name == s.name) spec = &s;
     }
     if (!spec) return "unknown option '" + name + "' (see --help)";
-    if (!value) {
+    if (!spec->arg) {
+      if (value) return name + ": takes no value";
+      value = "";
+    } else if (!value) {
       if (i + 1 >= argc) return name + ": needs a value (" + spec->arg + ")";
       value = argv[++i];
     }
@@ -216,6 +241,9 @@ std::variant<Options, std::string> parse_options(int argc, char** argv, bool& he
     if (!d.given.contains("--pairs")) d.o.pairs = 1;
     if (!d.given.contains("--payload")) d.o.payload = 64;
     if (d.o.rate <= 0) return "--rate: latency mode needs a rate above 0";
+  }
+  for (const char* needs_tls : {"--cafile", "--servername"}) {
+    if (d.given.contains(needs_tls) && !d.o.tls) return std::string(needs_tls) + ": needs --tls";
   }
   if (d.o.deadline_s == 0) d.o.deadline_s = d.o.duration_s + d.o.drain_s + 30;
   if (d.o.deadline_s < d.o.duration_s) return "--deadline: must not be shorter than --duration";

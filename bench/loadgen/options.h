@@ -34,6 +34,10 @@ struct Options {
   double rate = 0;  // pub/sub: messages/s over all pairs; 0 = as fast as the window allows
   int keepalive = 60;
   int threads = 1;
+  bool tls = false;         // TLS 1.3 to the targets, then MQTT as on plain TCP
+  bool tls_resume = false;  // offer the loop's first session ticket on every later connection
+  std::string cafile;       // verify the server's chain against these CAs; empty = no verification
+  std::string servername;   // SNI, and with cafile the name the certificate must match
 };
 
 std::string usage();

@@ -23,9 +23,10 @@ constexpr size_t kMaxQueued = 1 << 20;  // open loop: skip a tick while this muc
 
 class PubSub final : public Conn::Handler {
  public:
-  PubSub(const Options& o, Slice s)
+  PubSub(const Options& o, Slice s, const TlsClient* tls)
       : o_(o),
         slice_(s),
+        loop_(tls),
         setup_timer_(loop_, [this] { setup_over(); }),
         stop_timer_(loop_, [this] { stop_publishing(); }),
         drain_timer_(loop_, [this] { finish(); }),
@@ -63,6 +64,7 @@ class PubSub final : public Conn::Handler {
     }
     check_setup();
     loop_.run();
+    t_.tls = loop_.tls_state().counts;
     return std::move(t_);
   }
 
@@ -308,8 +310,8 @@ class PubSub final : public Conn::Handler {
 
 }  // namespace
 
-Tally run_pubsub(const Options& o, Slice s) {
-  return PubSub(o, s).run();
+Tally run_pubsub(const Options& o, Slice s, const TlsClient* tls) {
+  return PubSub(o, s, tls).run();
 }
 
 }  // namespace mqlb::bench

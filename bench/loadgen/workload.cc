@@ -5,6 +5,12 @@
 
 namespace mqlb::bench {
 
+void TlsCounts::merge(const TlsCounts& o) {
+  handshakes += o.handshakes;
+  resumed += o.resumed;
+  negotiated.insert(o.negotiated.begin(), o.negotiated.end());
+}
+
 void Tally::merge(const Tally& o) {
   sessions += o.sessions;
   held += o.held;
@@ -16,6 +22,7 @@ void Tally::merge(const Tally& o) {
   unpaired += o.unpaired;
   for (const auto& [kind, n] : o.errors)
     errors[kind] += n;
+  tls.merge(o.tls);
   latency.merge(o.latency);
   elapsed_s = std::max(elapsed_s, o.elapsed_s);
   deadline_hit = deadline_hit || o.deadline_hit;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 
 #include "histogram.h"
@@ -25,6 +26,16 @@ struct Slice {
   int global(int local) const { return local * threads + thread; }
 };
 
+// --tls: handshakes completed, how many of them resumed a session, and what
+// was negotiated (described once per loop).
+struct TlsCounts {
+  uint64_t handshakes = 0;
+  uint64_t resumed = 0;
+  std::set<std::string> negotiated;
+
+  void merge(const TlsCounts& o);
+};
+
 struct Tally {
   uint64_t sessions = 0;  // churn: completed; idle: established; pub/sub: ready pairs
   uint64_t held = 0;      // idle: still open when the hold ended
@@ -35,6 +46,7 @@ struct Tally {
   uint64_t pubacks = 0;
   uint64_t unpaired = 0;  // pub/sub: pairs whose subscriber had no SUBACK when publishing began
   std::map<std::string, uint64_t> errors;
+  TlsCounts tls;
   Histogram latency;  // churn, idle: connect to CONNACK; pub/sub: publish to receive
   double elapsed_s = 0;
   bool deadline_hit = false;
@@ -45,9 +57,12 @@ struct Tally {
 // Called once per loop when all of its idle connections are up (or failed).
 using ReadyFn = std::function<void(uint64_t established)>;
 
-Tally run_churn(const Options& o, Slice s);
-Tally run_pubsub(const Options& o, Slice s);  // throughput and latency
-Tally run_idle(const Options& o, Slice s, const ReadyFn& ready);
+class TlsClient;
+
+// `tls` is null for plain TCP.
+Tally run_churn(const Options& o, Slice s, const TlsClient* tls);
+Tally run_pubsub(const Options& o, Slice s, const TlsClient* tls);  // throughput and latency
+Tally run_idle(const Options& o, Slice s, const TlsClient* tls, const ReadyFn& ready);
 
 // Round-robin choice of target and source address for global item n.
 const sockaddr* target_for(const Options& o, uint64_t n);
