@@ -44,6 +44,7 @@ struct AccessRecord {
   std::string_view frontend, backend, server;  // server empty = <NOSRV>
   int64_t queue_ms = -1;                       // %Tw, -1 when it never left the queue
   int64_t connect_ms = -1;                     // %Tc, -1 when never connected
+  int64_t handshake_ms = -1;                   // %Th, the TLS handshake; not in tcplog
   int64_t total_ms = 0;                        // %Tt
   uint64_t bytes_to_client = 0;                // %B
   char termination[2] = {'-', '-'};

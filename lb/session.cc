@@ -325,6 +325,7 @@ void Session::handshake_completed() {
       sink->write(line, Level::Debug);
   }
   client_side_.last_activity = since_accept(now());
+  handshake_ms_ = static_cast<int32_t>(now() - accept_ms_);
   route();
   // Application data that came with the handshake's last flight waits in
   // the stream, with no readiness event to come for it.
@@ -954,6 +955,7 @@ void Session::finish() {
     if (server_) r.server = server_->conf.name;
     r.queue_ms = queue_ms_;
     r.connect_ms = connect_ms_;
+    r.handshake_ms = handshake_ms_;
     r.total_ms = static_cast<int64_t>(now - accept_ms_);
     r.bytes_to_client = bytes_to_client_;
     std::memcpy(r.termination, code(termination_).data(), 2);

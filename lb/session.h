@@ -170,6 +170,7 @@ class Session {
   uint64_t phase_start_ = 0;  // loop time the current queue/connect phase began
   int32_t queue_ms_ = -1;
   int32_t connect_ms_ = -1;
+  int32_t handshake_ms_ = -1;  // TLS with the client (HAProxy's %Th), -1 without
   uint64_t bytes_to_client_ = 0;
   uint32_t retries_ = 0;
   Phase phase_ = Phase::Accepted;
