@@ -297,6 +297,11 @@ struct Settings {
   unsigned char sid[SHA256_DIGEST_LENGTH];
 };
 
+constexpr char kDefaultTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 // Applies the bind's settings to `ctx`. Errors are reported for the first
 // context only: the others get the same strings.
 void configure(SSL_CTX* ctx, const conf::BindTls& tls, const std::string& where,
@@ -316,8 +321,16 @@ void configure(SSL_CTX* ctx, const conf::BindTls& tls, const std::string& where,
   SSL_CTX_set_mode(ctx, kModes);
 
   ERR_clear_error();
-  if (!tls.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, tls.ciphers.c_str()) != 1)
-    fail("ciphers", "no usable cipher in '" + tls.ciphers + "': " + openssl_errors());
+  if (!tls.ciphers.empty()) {
+    if (SSL_CTX_set_cipher_list(ctx, tls.ciphers.c_str()) != 1)
+      fail("ciphers", "no usable cipher in '" + tls.ciphers + "': " + openssl_errors());
+  } else if (settings.min_version >= TLS1_2_VERSION) {
+    // OpenSSL's default TLS 1.2 list still has CBC suites (testssl rates
+    // them LOW, LUCKY13); forward secrecy with AEAD only, as Mozilla's
+    // "intermediate" profile. Older versions have no AEAD suite, so a bind
+    // that allows them keeps OpenSSL's list.
+    SSL_CTX_set_cipher_list(ctx, kDefaultTls12Ciphers);
+  }
   if (!tls.ciphersuites.empty()) {
     if (SSL_CTX_set_ciphersuites(ctx, tls.ciphersuites.c_str()) != 1) {
       fail("ciphersuites", "invalid '" + tls.ciphersuites + "': " + openssl_errors());
