@@ -45,6 +45,7 @@ struct LogTarget {
 struct Timeouts {
   std::optional<Duration> client, client_fin, connect, server, server_fin, tunnel, queue;
   std::optional<Duration> client_hs;  // the TLS handshake (HAProxy's client-hs; 5 s when unset)
+  std::optional<Duration> check;      // a health check's connect + answer; inter when unset
 
   bool operator==(const Timeouts&) const = default;
 };
@@ -60,6 +61,48 @@ struct ServerTls {
   bool operator==(const ServerTls&) const = default;
 };
 
+// Health checking of one server: HAProxy's server options (also given
+// once per backend as "default-server"; the loader resolves them into each
+// server).
+struct ServerCheck {
+  enum class InitState { Up, Down, FullyUp, FullyDown };
+  enum class OnError { Fastinter, FailCheck, SuddenDeath, MarkDown };
+
+  bool enabled = false;  // "check"
+  Duration inter = std::chrono::seconds(2);
+  std::optional<Duration> fastinter;  // while changing state; inter when unset
+  std::optional<Duration> downinter;  // while DOWN; inter when unset
+  uint32_t rise = 2;
+  uint32_t fall = 3;
+  uint16_t port = 0;  // "check-port" (HAProxy's `port`): 0 = the server's
+  std::string addr;   // "check-addr" (HAProxy's `addr`): empty = the server's
+  InitState init_state = InitState::Up;  // "init-state"
+  std::optional<Duration> slowstart;
+  bool shutdown_sessions_on_down = false;        // "on-marked-down": "shutdown-sessions"
+  bool shutdown_backup_sessions_on_up = false;   // "on-marked-up": "shutdown-backup-sessions"
+  OnError on_error = OnError::Fastinter;         // "on-error"
+  bool ssl = false;                              // "check-ssl"
+
+  bool operator==(const ServerCheck&) const = default;
+};
+
+// What a backend's checks do (HAProxy's `option tcp-check` and mqlb's MQTT
+// check).
+struct BackendCheck {
+  enum class Type { Tcp, Mqtt, TcpCheck };
+  Type type = Type::Tcp;
+  // Type::Mqtt: CONNECT, expect CONNACK with code 0, DISCONNECT.
+  std::string client_id = "mqlb-check";  // a suffix keeps each check's id unique
+  std::string username, password;        // empty: none sent
+  int protocol = 4;                      // 4 = MQTT 3.1.1, 5 = MQTT 5.0
+  // Type::TcpCheck: HAProxy's rules, one per entry, as written after
+  // `tcp-check`: "connect port 1883", "send-binary 1010...", "expect binary 20020000".
+  std::vector<std::string> tcp_check;
+  bool log_health_checks = false;  // "option log-health-checks"
+
+  bool operator==(const BackendCheck&) const = default;
+};
+
 struct Server {
   std::string name;
   std::string address;  // IP literal or host name, resolved when the runtime is built
@@ -69,6 +112,7 @@ struct Server {
   bool backup = false;
   bool disabled = false;
   ServerTls tls;
+  ServerCheck check;
 
   bool operator==(const Server&) const = default;
 };
@@ -79,7 +123,8 @@ struct Backend {
   uint32_t retries = 3;
   bool redispatch = false;
   bool allbackups = false;
-  Timeouts timeouts;  // server side: connect, server, server_fin, tunnel, queue
+  Timeouts timeouts;  // server side: connect, server, server_fin, tunnel, queue, check
+  BackendCheck check;
   std::vector<Server> servers;
 };
 
