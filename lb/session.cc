@@ -176,6 +176,11 @@ void Session::enqueue(const Server* pinned) {
 
 void Session::on_granted() {
   if (phase_ != Phase::Queued) return;  // closed meanwhile; close() released the slot
+  if (waiter_->refused) {
+    // Its server went down and the backend does not redispatch.
+    close(Termination::ServerDownQueued);
+    return;
+  }
   const Server* s = backend().find(waiter_->granted);
   if (!s) {
     // A server of another snapshot of this backend (a reload) freed the
@@ -888,6 +893,21 @@ void Session::timer_fired() {
       return;
     case Expiry::Server:
       close(Termination::ServerTimeout);
+      return;
+  }
+}
+
+void Session::shutdown_if_on(const ServerState& server, bool data_only, Termination why) {
+  if (!server_ || server_->state.get() != &server) return;
+  switch (phase_) {
+    case Phase::Relaying:
+      close(why);
+      return;
+    case Phase::Connecting:
+    case Phase::TurnAround:
+      if (!data_only) close(Termination::ServerDownConnect);
+      return;
+    default:
       return;
   }
 }

@@ -65,6 +65,10 @@ class Session {
   void read_again();
   // Hard stop: ends the session now with KQ, KC or KD by phase.
   void kill();
+  // Health: ends the session if it is on `server` (HAProxy's on-marked-down
+  // shutdown-sessions: DC or DD; on-marked-up shutdown-backup-sessions: UD,
+  // relaying sessions only when `data_only`).
+  void shutdown_if_on(const ServerState& server, bool data_only, Termination why);
 
   struct Link {
     Session* prev = nullptr;

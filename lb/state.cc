@@ -4,6 +4,32 @@
 
 namespace mqlb::lb {
 
+void WaitQueue::insert_by_ticket(Waiter* w) {
+  Waiter* after = tail_;
+  while (after && after->ticket > w->ticket)
+    after = after->prev;
+  if (!after) {
+    w->prev = nullptr;
+    w->next = head_;
+    if (head_)
+      head_->prev = w;
+    else
+      tail_ = w;
+    head_ = w;
+  } else {
+    w->prev = after;
+    w->next = after->next;
+    if (after->next)
+      after->next->prev = w;
+    else
+      tail_ = w;
+    after->next = w;
+  }
+  w->queue_idx = served_;
+  w->queued = true;
+  size_.fetch_add(1, std::memory_order_relaxed);
+}
+
 void WaitQueue::push_back(Waiter* w) {
   w->prev = tail_;
   w->next = nullptr;
@@ -95,8 +121,11 @@ void BackendState::dispatch(ServerState& s) {
   for (;;) {
     // HAProxy's rule: the older of the server's head and the backend's
     // head; a backend waiter only takes a server that may serve it.
+    // A server that is not usable serves neither queue (its own waiters
+    // are requeued when it goes down).
+    if (!s.usable()) return;
     Waiter* mine = s.queue.front();
-    Waiter* any = s.usable() ? queue.front() : nullptr;
+    Waiter* any = queue.front();
     Waiter* w = mine && (!any || mine->ticket < any->ticket) ? mine : any;
     if (!w || !s.try_take()) return;
     (w == mine ? s.queue : queue).remove(w, true);
@@ -104,6 +133,27 @@ void BackendState::dispatch(ServerState& s) {
     w->granted = &s;
     w->sink->on_granted(w);
   }
+}
+
+uint32_t BackendState::requeue(ServerState& s, bool redispatch) {
+  std::lock_guard lock(queue_mutex);
+  uint32_t n = 0;
+  while (Waiter* w = s.queue.front()) {
+    s.queue.remove(w, false);
+    ++n;
+    if (!redispatch) {
+      waiting_.fetch_sub(1, std::memory_order_relaxed);
+      w->granted = nullptr;
+      w->refused = true;
+      w->sink->on_granted(w);
+      continue;
+    }
+    // Into the backend's queue by ticket: it keeps its place among
+    // sessions that came before and after it.
+    w->server = nullptr;
+    queue.insert_by_ticket(w);
+  }
+  return n;
 }
 
 StateRegistry::StateRegistry(unsigned workers)

@@ -116,6 +116,9 @@ struct Waiter {
   void* owner = nullptr;          // the waiting session, for its sink
   ServerState* server = nullptr;  // waits for this server only (a source pick), or null
   ServerState* granted = nullptr;
+  // Set with a null `granted`: the server it waited for went down and the
+  // backend does not redispatch; its session ends (SQ).
+  bool refused = false;
   uint64_t ticket = 0;     // arrival order within the backend
   uint64_t queue_idx = 0;  // its queue's served count when it joined
   // Waiters served from its queue while it waited (HAProxy's %sq / %bq),
@@ -130,6 +133,8 @@ struct Waiter {
 class WaitQueue {
  public:
   void push_back(Waiter* w);
+  // Where its ticket puts it (a waiter moved from another queue).
+  void insert_by_ticket(Waiter* w);
   // `served`: it leaves because it got a slot (counted for %sq / %bq).
   void remove(Waiter* w, bool served);
   Waiter* front() const { return head_; }
@@ -220,6 +225,10 @@ class BackendState {
   ServerState* leave(Waiter* w);
   // Hands free slots of `s` to the oldest waiters for `s` or the backend.
   void dispatch(ServerState& s);
+  // `s` went down: its own waiters (source picks) move to the backend's
+  // queue in arrival order when `redispatch`, or are refused (their sinks
+  // get them with `refused` set). Returns how many were moved or refused.
+  uint32_t requeue(ServerState& s, bool redispatch);
 
   uint32_t queued() const;  // every queue of the backend
 

@@ -23,11 +23,15 @@ enum class Termination : uint8_t {
   KilledConnect,       // "KC" hard stop while connecting
   KilledQueue,         // "KQ" hard stop while queued
   KilledData,          // "KD" hard stop while relaying
+  ServerDownQueued,    // "SQ" queued for a server that went down (no redispatch)
+  ServerDownConnect,   // "DC" on-marked-down shutdown-sessions while connecting
+  ServerDownData,      // "DD" on-marked-down shutdown-sessions while relaying
+  ActiveUpData,        // "UD" on-marked-up shutdown-backup-sessions: an active server is back
 };
 
 constexpr std::string_view code(Termination t) {
-  constexpr std::string_view kCodes[] = {"--", "CD", "SD", "cD", "sD", "SC", "sC",
-                                         "RC", "CC", "CQ", "sQ", "KC", "KQ", "KD"};
+  constexpr std::string_view kCodes[] = {"--", "CD", "SD", "cD", "sD", "SC", "sC", "RC", "CC",
+                                         "CQ", "sQ", "KC", "KQ", "KD", "SQ", "DC", "DD", "UD"};
   return kCodes[static_cast<size_t>(t)];
 }
 

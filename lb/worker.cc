@@ -153,6 +153,11 @@ void Worker::handle(const Message& m) {
     static_cast<Session*>(g->waiter->owner)->on_granted();
   } else if (auto* swap = std::get_if<SwapSnapshot>(&m)) {
     swap_snapshot(swap->runtime);
+  } else if (auto* shut = std::get_if<ShutdownSessions>(&m)) {
+    // close() unlinks each session only in its close callback.
+    const bool data_only = shut->why == Termination::ActiveUpData;
+    for (Session* s = sessions_.front(); s; s = s->link.next)
+      s->shutdown_if_on(*shut->server, data_only, shut->why);
   }
 }
 

@@ -18,6 +18,7 @@
 #include "lb/free_list.h"
 #include "lb/outbox.h"
 #include "lb/runtime.h"
+#include "lb/termination.h"
 
 namespace mqlb::lb {
 
@@ -53,7 +54,12 @@ class Worker final : public Waiter::Sink {
   struct SwapSnapshot {  // new sessions start in `runtime` (reload, certificates)
     std::shared_ptr<const Runtime> runtime;
   };
-  using Message = std::variant<Drain, HardStop, ResumeAccept, Grant, SwapSnapshot>;
+  struct ShutdownSessions {  // health: end the sessions on `server`
+    std::shared_ptr<ServerState> server;
+    Termination why;  // ServerDownData (on-marked-down) or ActiveUpData (backup, on-marked-up)
+  };
+  using Message =
+      std::variant<Drain, HardStop, ResumeAccept, Grant, SwapSnapshot, ShutdownSessions>;
 
   Worker(unsigned index, std::shared_ptr<const Runtime> runtime, uv_async_t* on_exit);
   ~Worker();

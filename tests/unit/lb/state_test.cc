@@ -191,6 +191,47 @@ TEST_CASE("a waiter for one server is not given another server's slot", "[state]
   CHECK(q.sink.granted.size() == 1);
 }
 
+TEST_CASE("a server that goes down moves its own waiters into the backend queue in order",
+          "[state]") {
+  Queue q;
+  REQUIRE(q.s1->try_take());
+  REQUIRE(q.s2->try_take());
+  q.join(0);              // any server
+  q.join(1, q.s1.get());  // b1 only
+  q.join(2);              // any server
+  q.join(3, q.s1.get());  // b1 only
+  q.s1->set_health(Health::Down);
+  CHECK(q.backend->requeue(*q.s1, true) == 2);
+  CHECK(q.s1->queue.size() == 0);
+  CHECK(q.backend->queue.size() == 4);
+  CHECK(q.backend->queued() == 4);
+  CHECK(q.sink.granted.empty());
+  for (int i = 0; i < 4; ++i)
+    q.s2->release();
+  REQUIRE(q.sink.granted.size() == 4);
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(q.sink.granted[i] == &q.waiters[i]);  // arrival order kept
+    CHECK(q.waiters[i].granted == q.s2.get());
+  }
+}
+
+TEST_CASE("a server that goes down without redispatch refuses its own waiters", "[state]") {
+  Queue q;
+  REQUIRE(q.s1->try_take());
+  q.join(0, q.s1.get());
+  q.join(1);
+  q.s1->set_health(Health::Down);
+  CHECK(q.backend->requeue(*q.s1, false) == 1);
+  REQUIRE(q.sink.granted.size() == 1);
+  CHECK(q.sink.granted[0] == &q.waiters[0]);
+  CHECK(q.waiters[0].refused);
+  CHECK(q.waiters[0].granted == nullptr);
+  CHECK(q.backend->queued() == 1);  // the backend's own waiter stays
+  // A down server's slot serves nobody.
+  q.s1->release();
+  CHECK(q.sink.granted.size() == 1);
+}
+
 TEST_CASE("a server that is not usable hands nothing to the backend's waiters", "[state]") {
   Queue q;
   REQUIRE(q.s1->try_take());

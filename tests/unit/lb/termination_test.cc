@@ -23,11 +23,15 @@ TEST_CASE("every termination state has its HAProxy code", "[termination]") {
   CHECK(code(Termination::KilledConnect) == "KC");
   CHECK(code(Termination::KilledQueue) == "KQ");
   CHECK(code(Termination::KilledData) == "KD");
+  CHECK(code(Termination::ServerDownQueued) == "SQ");
+  CHECK(code(Termination::ServerDownConnect) == "DC");
+  CHECK(code(Termination::ServerDownData) == "DD");
+  CHECK(code(Termination::ActiveUpData) == "UD");
 }
 
 TEST_CASE("no two termination states share a code", "[termination]") {
   std::set<std::string_view> seen;
-  for (int t = 0; t <= static_cast<int>(Termination::KilledData); ++t)
+  for (int t = 0; t <= static_cast<int>(Termination::ActiveUpData); ++t)
     CHECK(seen.insert(code(static_cast<Termination>(t))).second);
 }
 
