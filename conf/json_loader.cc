@@ -394,8 +394,8 @@ void read_default_server(Reader& r, const Json& v, const std::string& path, Serv
 
 // A backend's "check": what each check of its servers does. The "tcp-check"
 // rules are kept as written, not parsed: their parser lives in health/,
-// which conf/ (pure, and below health/) cannot depend on; a bad rule is
-// reported when the runtime is built from the config.
+// which conf/ (pure, and below health/) cannot depend on; the health
+// checker reports a bad rule.
 void read_backend_check(Reader& r, const Json& v, const std::string& path, BackendCheck& c) {
   if (!r.object(v, path)) return;
   r.only_keys(

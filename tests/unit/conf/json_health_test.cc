@@ -66,7 +66,84 @@ Json backend_check(Json check) {
   return doc;
 }
 
+// The example of docs/config.md's "Health checks", verbatim.
+constexpr const char* kDocsExample = R"({
+  "frontends": [
+    {"name": "mqtt", "bind": ["0.0.0.0:1883"], "default_backend": "mqtt"},
+    {"name": "legacy", "bind": ["0.0.0.0:1884"], "default_backend": "legacy"}
+  ],
+  "backends": [
+    {
+      "name": "mqtt",
+      "check": {"type": "mqtt", "username": "probe", "password": "probe-secret",
+                "log-health-checks": true},
+      "timeouts": {"check": "3s"},
+      "default-server": {"check": true, "inter": "2s", "rise": 2, "fall": 3,
+                         "on-marked-up": "shutdown-backup-sessions"},
+      "servers": [
+        {"name": "b1", "address": "10.0.0.5", "port": 1883},
+        {"name": "b2", "address": "10.0.0.6", "port": 1883, "slowstart": "30s"},
+        {"name": "spare", "address": "10.0.0.7", "port": 1883, "backup": true}
+      ]
+    },
+    {
+      "name": "legacy",
+      "check": {"type": "tcp-check", "tcp-check": [
+        "connect",
+        "send-binary 101000044d5154540402003c0000",
+        "expect binary 20020000"
+      ]},
+      "servers": [
+        {"name": "l1", "address": "10.0.1.5", "port": 1883, "check": true, "fall": 2},
+        {"name": "l2", "address": "10.0.1.6", "port": 1883, "check": true, "check-port": 1884}
+      ]
+    }
+  ]
+})";
+
 // --- Loading ---------------------------------------------------------------
+
+TEST_CASE("the docs/config.md health check example loads", "[json_loader][health]") {
+  LoadResult r = load_json(kDocsExample, "mqlb.json");
+  INFO(listing(r));
+  REQUIRE(r.errors.empty());
+  CHECK(r.warnings.empty());
+  const Config& c = *r.config;
+  REQUIRE(c.backends.size() == 2);
+  const Backend& mqtt = c.backends[0];
+  CHECK(mqtt.check.type == BackendCheck::Type::Mqtt);
+  CHECK(mqtt.check.client_id == "mqlb-check");
+  CHECK(mqtt.check.username == "probe");
+  CHECK(mqtt.check.password == "probe-secret");
+  CHECK(mqtt.check.protocol == 4);
+  CHECK(mqtt.check.log_health_checks);
+  CHECK(mqtt.timeouts.check == 3s);
+  REQUIRE(mqtt.servers.size() == 3);
+  for (const Server& s : mqtt.servers) {
+    INFO(s.name);
+    CHECK(s.check.enabled);
+    CHECK(s.check.inter == 2s);
+    CHECK(s.check.rise == 2);
+    CHECK(s.check.fall == 3);
+    CHECK(s.check.shutdown_backup_sessions_on_up);
+    CHECK(s.check.init_state == ServerCheck::InitState::Up);
+  }
+  CHECK_FALSE(mqtt.servers[0].check.slowstart);
+  CHECK(mqtt.servers[1].check.slowstart == 30s);
+  CHECK(mqtt.servers[2].backup);
+
+  const Backend& legacy = c.backends[1];
+  CHECK(legacy.check.type == BackendCheck::Type::TcpCheck);
+  CHECK(legacy.check.tcp_check ==
+        std::vector<std::string>{"connect", "send-binary 101000044d5154540402003c0000",
+                                 "expect binary 20020000"});
+  CHECK_FALSE(legacy.timeouts.check);
+  CHECK(legacy.servers[0].check.enabled);
+  CHECK(legacy.servers[0].check.fall == 2);
+  CHECK(legacy.servers[0].check.port == 0);
+  CHECK(legacy.servers[1].check.port == 1884);
+  CHECK(legacy.servers[1].check.inter == 2s);
+}
 
 TEST_CASE("every server check key loads", "[json_loader][health]") {
   Config c = loads(server_with(Json::parse(R"({
