@@ -424,7 +424,6 @@ Action TcpCheckRun::start() {
 Action TcpCheckRun::advance() {
   while (pos_ < rules_->rules.size()) {
     const Rule& rule = rules_->rules[pos_];
-    code_ = -1;
     if (const auto* c = std::get_if<ConnectRule>(&rule.what)) {
       phase_ = Phase::Connecting;
       input_.clear();
@@ -480,7 +479,6 @@ TcpCheckRun::Verdict TcpCheckRun::evaluate(const Rule& rule, CheckResult* failed
       *failed = {Status::L7Rsp, r->what, {}, -1};
       return Verdict::Fail;
     }
-    code_ = 0;
     return Verdict::Match;
   }
 
@@ -507,7 +505,6 @@ TcpCheckRun::Verdict TcpCheckRun::evaluate(const Rule& rule, CheckResult* failed
   }
   if (!match && !last_read && e.min_recv == -1) return Verdict::Wait;
   if (match != e.inverse) {
-    code_ = 0;
     return Verdict::Match;
   }
 
@@ -554,8 +551,8 @@ Action TcpCheckRun::finish(CheckResult r) {
   return done_;
 }
 
-Action TcpCheckRun::fail(Status s, std::string info, int code) {
-  return finish({s, std::move(info) + step_suffix(), {}, code});
+Action TcpCheckRun::fail(Status s, std::string info) {
+  return finish({s, std::move(info) + step_suffix(), {}, -1});
 }
 
 // chk_report_conn_err: for tcp-check only, where the failure happened.

@@ -124,7 +124,7 @@ class TcpCheckRun {
   Verdict evaluate(const Rule& rule, CheckResult* failed);
   Action finish(CheckResult r);
   Action success();
-  Action fail(Status s, std::string info, int code = -1);
+  Action fail(Status s, std::string info);
   std::string step_suffix() const;  // " at step 3 of tcp-check (expect ...)"
 
   const Ruleset* rules_;
@@ -133,7 +133,6 @@ class TcpCheckRun {
   std::string input_;  // HAProxy's check->bi
   size_t read_ = 0;    // bytes an expect has looked at; a send drops them
   bool eof_ = false;
-  int code_ = -1;
   Action done_;
 };
 
