@@ -90,7 +90,7 @@ constexpr const char* kDocsExample = R"({
       "name": "legacy",
       "check": {"type": "tcp-check", "tcp-check": [
         "connect",
-        "send-binary 101000044d5154540402003c0000",
+        "send-binary 100c00044d5154540402003c0000",
         "expect binary 20020000"
       ]},
       "servers": [
