@@ -135,7 +135,7 @@ TEST_CASE("the docs/config.md health check example loads", "[json_loader][health
   const Backend& legacy = c.backends[1];
   CHECK(legacy.check.type == BackendCheck::Type::TcpCheck);
   CHECK(legacy.check.tcp_check ==
-        std::vector<std::string>{"connect", "send-binary 101000044d5154540402003c0000",
+        std::vector<std::string>{"connect", "send-binary 100c00044d5154540402003c0000",
                                  "expect binary 20020000"});
   CHECK_FALSE(legacy.timeouts.check);
   CHECK(legacy.servers[0].check.enabled);
