@@ -120,6 +120,7 @@ TEST_CASE("a session queued for a server that goes DOWN is served elsewhere with
   const auto down = wait_for_event(lb, health_expect::down("mqtt/b1"), Millis(8000));
   REQUIRE(down);
   INFO(*down);
+  CHECK(down->find("1 sessions active") != std::string::npos);  // the holder
 
   if (redispatch) {
     // HAProxy's DOWN line counts the waiters it moved: "1 requeued".
