@@ -36,11 +36,13 @@ TEST_CASE("a killed broker is marked DOWN, skipped, and back in rotation once it
   Broker b1(dir);
   Broker b2(dir);
   nlohmann::json config = checked_config(b1.port(), b2.port());
-  enable_checks(config, {{"inter", "200ms"}, {"fall", 2}, {"rise", 2}});
+  // fully-up: `fall` failures take it DOWN from the first check on (plain
+  // `up`, HAProxy 2.6's start, goes DOWN on one failure until a check passed).
+  enable_checks(config, {{"inter", "200ms"}, {"fall", 2}, {"rise", 2}, {"init-state", "fully-up"}});
   Mqlb lb(dir, config);
 
-  // A checked server starts UP (HAProxy 2.6): both take devices at once, and
-  // passing checks log nothing.
+  // A checked server starts UP: both take devices at once, and passing
+  // checks log nothing.
   CHECK(sessions_per_server(publish_through(dir, lb, 4, 0, "before")) ==
         Counts{{"b1", 2}, {"b2", 2}});
   CHECK(event_lines(lb, health_expect::down("mqtt/b1")).empty());
