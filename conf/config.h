@@ -74,14 +74,14 @@ struct ServerCheck {
   std::optional<Duration> downinter;  // while DOWN; inter when unset
   uint32_t rise = 2;
   uint32_t fall = 3;
-  uint16_t port = 0;  // "check-port" (HAProxy's `port`): 0 = the server's
-  std::string addr;   // "check-addr" (HAProxy's `addr`): empty = the server's
+  uint16_t port = 0;                     // "check-port" (HAProxy's `port`): 0 = the server's
+  std::string addr;                      // "check-addr" (HAProxy's `addr`): empty = the server's
   InitState init_state = InitState::Up;  // "init-state"
   std::optional<Duration> slowstart;
-  bool shutdown_sessions_on_down = false;        // "on-marked-down": "shutdown-sessions"
-  bool shutdown_backup_sessions_on_up = false;   // "on-marked-up": "shutdown-backup-sessions"
-  OnError on_error = OnError::Fastinter;         // "on-error"
-  bool ssl = false;                              // "check-ssl"
+  bool shutdown_sessions_on_down = false;       // "on-marked-down": "shutdown-sessions"
+  bool shutdown_backup_sessions_on_up = false;  // "on-marked-up": "shutdown-backup-sessions"
+  OnError on_error = OnError::Fastinter;        // "on-error"
+  bool ssl = false;                             // "check-ssl"
 
   bool operator==(const ServerCheck&) const = default;
 };

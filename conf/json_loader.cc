@@ -43,14 +43,15 @@ class Reader {
 
   // Reports keys the schema does not know; a typo never passes silently.
   void only_keys(const Json& obj, const std::string& path,
-                 std::initializer_list<const char*> keys) {
+                 const std::vector<std::string_view>& keys) {
     for (const auto& item : obj.items()) {
       // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
       const std::string& key = item.key();
-      bool known = std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; });
+      bool known =
+          std::any_of(keys.begin(), keys.end(), [&](std::string_view k) { return key == k; });
       if (!known) {
         std::string list;
-        for (const char* k : keys)
+        for (std::string_view k : keys)
           list += (list.empty() ? "" : ", ") + std::string(k);
         fail(join(path, key), "unknown key (expected one of: " + list + ")");
       }
@@ -241,9 +242,9 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
 
 void read_timeouts(Reader& r, const Json& v, const std::string& path, Timeouts& t) {
   if (!r.object(v, path)) return;
-  r.only_keys(
-      v, path,
-      {"client", "client_fin", "client_hs", "connect", "server", "server_fin", "tunnel", "queue"});
+  r.only_keys(v, path,
+              {"client", "client_fin", "client_hs", "connect", "server", "server_fin", "tunnel",
+               "queue", "check"});
   auto set = [&](const char* key, std::optional<Duration>& field) {
     if (!v.contains(key)) return;
     // 0 is kept as a value here so that it overrides what `defaults`
@@ -258,6 +259,189 @@ void read_timeouts(Reader& r, const Json& v, const std::string& path, Timeouts& 
   set("server_fin", t.server_fin);
   set("tunnel", t.tunnel);
   set("queue", t.queue);
+  set("check", t.check);
+}
+
+// A string option of a bind or server, read into `out` when present.
+void read_option(Reader& r, const Json& v, const std::string& path, const char* key,
+                 std::string& out) {
+  if (v.contains(key))
+    if (auto x = r.string(v[key], Reader::join(path, key))) out = *x;
+}
+
+void read_flag(Reader& r, const Json& v, const std::string& path, const char* key, bool& out) {
+  if (v.contains(key))
+    if (auto x = r.boolean(v[key], Reader::join(path, key))) out = *x;
+}
+
+// One of a few names, such as "init-state": "fully-up"; `what` names the
+// kind in the error. False when the value was given and is not one of them.
+template <typename Value, size_t N>
+bool read_choice(Reader& r, const Json& v, const std::string& path, const char* key,
+                 const std::string& what, const std::pair<std::string_view, Value> (&names)[N],
+                 Value& out) {
+  if (!v.contains(key)) return true;
+  auto text = r.string(v[key], Reader::join(path, key));
+  if (!text) return false;
+  for (const auto& name : names)
+    if (name.first == *text) {
+      out = name.second;
+      return true;
+    }
+  std::string list;
+  for (const auto& name : names)
+    list += (list.empty() ? "" : ", ") + std::string(name.first);
+  r.fail(Reader::join(path, key), "unknown " + what + " '" + *text + "' (" + list + ")");
+  return false;
+}
+
+// --- Health checks ---------------------------------------------------------
+
+constexpr std::pair<std::string_view, ServerCheck::InitState> kInitStates[] = {
+    {"up", ServerCheck::InitState::Up},
+    {"down", ServerCheck::InitState::Down},
+    {"fully-up", ServerCheck::InitState::FullyUp},
+    {"fully-down", ServerCheck::InitState::FullyDown}};
+constexpr std::pair<std::string_view, ServerCheck::OnError> kOnErrors[] = {
+    {"fastinter", ServerCheck::OnError::Fastinter},
+    {"fail-check", ServerCheck::OnError::FailCheck},
+    {"sudden-death", ServerCheck::OnError::SuddenDeath},
+    {"mark-down", ServerCheck::OnError::MarkDown}};
+constexpr std::pair<std::string_view, bool> kOnMarkedDown[] = {{"shutdown-sessions", true}};
+constexpr std::pair<std::string_view, bool> kOnMarkedUp[] = {{"shutdown-backup-sessions", true}};
+constexpr std::pair<std::string_view, BackendCheck::Type> kCheckTypes[] = {
+    {"tcp", BackendCheck::Type::Tcp},
+    {"mqtt", BackendCheck::Type::Mqtt},
+    {"tcp-check", BackendCheck::Type::TcpCheck}};
+
+// A time between checks; HAProxy refuses 0 for these ("expects a positive delay").
+std::optional<Duration> read_interval(Reader& r, const Json& v, const std::string& path,
+                                      const char* key) {
+  if (!v.contains(key)) return std::nullopt;
+  std::string p = Reader::join(path, key);
+  auto d = r.duration(v[key], p);
+  if (!d || d->count() > 0) return d;
+  r.fail(p, "must be above 0, such as 2000 (ms) or \"2s\"");
+  return std::nullopt;
+}
+
+// The keys of read_server_options().
+const std::vector<std::string_view> kServerOptionKeys = {
+    "weight",     "maxconn",   "backup",         "disabled",     "check",      "inter",
+    "fastinter",  "downinter", "rise",           "fall",         "check-port", "check-addr",
+    "init-state", "slowstart", "on-marked-down", "on-marked-up", "on-error",   "check-ssl"};
+
+// What a server shares with "default-server": the check options and where
+// the server stands in the balancing. Each one overwrites `s` only when
+// given, so reading defaults.default-server, then the backend's, then the
+// server's own keys into one Server resolves HAProxy's inheritance.
+void read_server_options(Reader& r, const Json& v, const std::string& path, Server& s) {
+  if (v.contains("weight"))
+    if (auto n = r.integer(v["weight"], path + ".weight", 0, 256)) s.weight = uint32_t(*n);
+  if (v.contains("maxconn"))
+    if (auto n = r.integer(v["maxconn"], path + ".maxconn", 0, 10'000'000))
+      s.maxconn = uint32_t(*n);
+  read_flag(r, v, path, "backup", s.backup);
+  read_flag(r, v, path, "disabled", s.disabled);
+
+  ServerCheck& c = s.check;
+  read_flag(r, v, path, "check", c.enabled);
+  if (auto d = read_interval(r, v, path, "inter")) c.inter = *d;
+  if (auto d = read_interval(r, v, path, "fastinter")) c.fastinter = d;
+  if (auto d = read_interval(r, v, path, "downinter")) c.downinter = d;
+  if (v.contains("rise"))
+    if (auto n = r.integer(v["rise"], path + ".rise", 1, 100)) c.rise = uint32_t(*n);
+  if (v.contains("fall"))
+    if (auto n = r.integer(v["fall"], path + ".fall", 1, 100)) c.fall = uint32_t(*n);
+  if (v.contains("check-port"))
+    if (auto n = r.integer(v["check-port"], path + ".check-port", 1, 65535)) c.port = uint16_t(*n);
+  if (v.contains("check-addr"))
+    if (auto a = r.string(v["check-addr"], path + ".check-addr")) {
+      if (is_ip_literal(*a))
+        c.addr = *a;
+      else
+        r.fail(path + ".check-addr",
+               "must be an IP address such as 10.0.0.5 or ::1, got '" + *a + "'");
+    }
+  read_choice(r, v, path, "init-state", "init-state", kInitStates, c.init_state);
+  if (v.contains("slowstart"))
+    if (auto d = r.duration(v["slowstart"], path + ".slowstart"))
+      c.slowstart = d->count() > 0 ? d : std::nullopt;  // 0: none, over an inherited one
+  read_choice(r, v, path, "on-marked-down", "on-marked-down action", kOnMarkedDown,
+              c.shutdown_sessions_on_down);
+  read_choice(r, v, path, "on-marked-up", "on-marked-up action", kOnMarkedUp,
+              c.shutdown_backup_sessions_on_up);
+  read_choice(r, v, path, "on-error", "on-error action", kOnErrors, c.on_error);
+  read_flag(r, v, path, "check-ssl", c.ssl);
+}
+
+// The check options only mean something on a server that is checked. As in
+// HAProxy, a default-server may give them to servers that are not: only a
+// server's own keys are reported.
+void require_check(Reader& r, const Json& v, const std::string& path, const ServerCheck& c) {
+  if (c.enabled || (v.contains("check") && !v["check"].is_boolean())) return;
+  for (const char* key : {"inter", "fastinter", "downinter", "rise", "fall", "check-port",
+                          "check-addr", "init-state", "on-error", "check-ssl"})
+    if (v.contains(key)) r.fail(Reader::join(path, key), "needs \"check\": true");
+}
+
+// HAProxy's `default-server`, in `defaults` or in a backend.
+void read_default_server(Reader& r, const Json& v, const std::string& path, Server& s) {
+  if (!r.object(v, path)) return;
+  r.only_keys(v, path, kServerOptionKeys);
+  read_server_options(r, v, path, s);
+}
+
+// A backend's "check": what each check of its servers does. The "tcp-check"
+// rules are kept as written, not parsed: their parser lives in health/,
+// which conf/ (pure, and below health/) cannot depend on; the health
+// checker reports a bad rule.
+void read_backend_check(Reader& r, const Json& v, const std::string& path, BackendCheck& c) {
+  if (!r.object(v, path)) return;
+  r.only_keys(
+      v, path,
+      {"type", "client_id", "username", "password", "protocol", "tcp-check", "log-health-checks"});
+  read_flag(r, v, path, "log-health-checks", c.log_health_checks);
+  // With an unknown type, the keys that depend on it would only add noise.
+  if (!read_choice(r, v, path, "type", "check type", kCheckTypes, c.type)) return;
+  if (c.type == BackendCheck::Type::Mqtt) {
+    read_option(r, v, path, "client_id", c.client_id);
+    read_option(r, v, path, "username", c.username);
+    read_option(r, v, path, "password", c.password);
+    if (v.contains("protocol")) {
+      const Json& p = v["protocol"];
+      if (p == "3.1.1" || p == "5")
+        c.protocol = p == "5" ? 5 : 4;
+      else
+        r.fail(path + ".protocol", "must be \"3.1.1\" or \"5\", got " + describe(p));
+    }
+    // MQTT 3.1.1 §3.1.2.9: no password flag without the user name flag.
+    if (c.protocol == 4 && !c.password.empty() && c.username.empty())
+      r.fail(path + ".password", "needs a \"username\" with MQTT 3.1.1 (§3.1.2.9)");
+  } else {
+    for (const char* key : {"client_id", "username", "password", "protocol"})
+      if (v.contains(key)) r.fail(Reader::join(path, key), "needs \"type\": \"mqtt\"");
+  }
+  const std::string rules_path = path + ".tcp-check";
+  if (c.type != BackendCheck::Type::TcpCheck) {
+    if (v.contains("tcp-check")) r.fail(rules_path, "needs \"type\": \"tcp-check\"");
+    return;
+  }
+  const std::string example =
+      "[\"connect\", \"send-binary 101000044d5154540402003c0000\", \"expect binary 20020000\"]";
+  if (!v.contains("tcp-check")) {
+    r.fail(rules_path,
+           "is required with \"type\": \"tcp-check\": a list of rules such as " + example);
+    return;
+  }
+  const Json& rules = v["tcp-check"];
+  if (!rules.is_array() || rules.empty()) {
+    r.fail(rules_path,
+           "must be a non-empty list of rules such as " + example + ", got " + describe(rules));
+    return;
+  }
+  for (size_t i = 0; i < rules.size(); ++i)
+    if (auto rule = r.string(rules[i], Reader::index(rules_path, i))) c.tcp_check.push_back(*rule);
 }
 
 // What the `defaults` section hands down.
@@ -268,22 +452,29 @@ struct Defaults {
   Balance balance = Balance::RoundRobin;
   std::optional<std::vector<LogTarget>> log;
   Timeouts timeouts;
+  Server server;       // "default-server": its options only
+  BackendCheck check;  // "check": for backends without their own
 };
 
 // As in HAProxy, a timeout of 0 means "no timeout".
 Timeouts without_zeros(Timeouts t) {
   for (auto* f : {&t.client, &t.client_fin, &t.client_hs, &t.connect, &t.server, &t.server_fin,
-                  &t.tunnel, &t.queue})
+                  &t.tunnel, &t.queue, &t.check})
     if (*f && (*f)->count() == 0) f->reset();
   return t;
 }
 
 Timeouts inherit(const Timeouts& own, const Timeouts& defaults) {
   auto pick = [](auto& a, auto& b) { return a ? a : b; };
-  return {pick(own.client, defaults.client),         pick(own.client_fin, defaults.client_fin),
-          pick(own.connect, defaults.connect),       pick(own.server, defaults.server),
-          pick(own.server_fin, defaults.server_fin), pick(own.tunnel, defaults.tunnel),
-          pick(own.queue, defaults.queue),           pick(own.client_hs, defaults.client_hs)};
+  return {pick(own.client, defaults.client),
+          pick(own.client_fin, defaults.client_fin),
+          pick(own.connect, defaults.connect),
+          pick(own.server, defaults.server),
+          pick(own.server_fin, defaults.server_fin),
+          pick(own.tunnel, defaults.tunnel),
+          pick(own.queue, defaults.queue),
+          pick(own.client_hs, defaults.client_hs),
+          pick(own.check, defaults.check)};
 }
 
 void read_tune(Reader& r, const Json& v, Tune& t) {
@@ -323,7 +514,9 @@ void read_global(Reader& r, const Json& v, Global& g) {
 void read_defaults(Reader& r, const Json& v, Defaults& d) {
   const std::string path = "defaults";
   if (!r.object(v, path)) return;
-  r.only_keys(v, path, {"maxconn", "retries", "redispatch", "balance", "log", "timeouts"});
+  r.only_keys(v, path,
+              {"maxconn", "retries", "redispatch", "balance", "log", "timeouts", "default-server",
+               "check"});
   if (v.contains("maxconn"))
     if (auto n = r.integer(v["maxconn"], "defaults.maxconn", 1, 10'000'000))
       d.maxconn = uint32_t(*n);
@@ -343,18 +536,9 @@ void read_defaults(Reader& r, const Json& v, Defaults& d) {
   }
   if (v.contains("log")) d.log = read_log(r, v["log"], "defaults.log");
   if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], "defaults.timeouts", d.timeouts);
-}
-
-// A string option of a bind or server, read into `out` when present.
-void read_option(Reader& r, const Json& v, const std::string& path, const char* key,
-                 std::string& out) {
-  if (v.contains(key))
-    if (auto x = r.string(v[key], Reader::join(path, key))) out = *x;
-}
-
-void read_flag(Reader& r, const Json& v, const std::string& path, const char* key, bool& out) {
-  if (v.contains(key))
-    if (auto x = r.boolean(v[key], Reader::join(path, key))) out = *x;
+  if (v.contains("default-server"))
+    read_default_server(r, v["default-server"], "defaults.default-server", d.server);
+  if (v.contains("check")) read_backend_check(r, v["check"], "defaults.check", d.check);
 }
 
 // The TLS options only mean something with "ssl": true; given without it
@@ -381,9 +565,12 @@ void read_tls_version(Reader& r, const Json& v, const std::string& path, const c
 }
 
 // HAProxy's `server ... ssl verify none|required ca-file F sni S crt F`.
-void read_server_tls(Reader& r, const Json& v, const std::string& path, ServerTls& t) {
+// Checks over TLS ("check-ssl") use the same settings, with or without "ssl".
+void read_server_tls(Reader& r, const Json& v, const std::string& path, bool check_ssl,
+                     ServerTls& t) {
   read_flag(r, v, path, "ssl", t.enabled);
-  require_ssl(r, v, path, t.enabled, {"verify", "ca-file", "sni", "crt"});
+  bool used = t.enabled || check_ssl;
+  require_ssl(r, v, path, used, {"verify", "ca-file", "sni", "crt"});
   if (v.contains("verify"))
     if (auto x = r.string(v["verify"], path + ".verify")) {
       if (*x == "none" || *x == "required")
@@ -394,7 +581,7 @@ void read_server_tls(Reader& r, const Json& v, const std::string& path, ServerTl
   read_option(r, v, path, "ca-file", t.ca_file);
   read_option(r, v, path, "sni", t.sni);
   read_option(r, v, path, "crt", t.crt);
-  if (t.enabled && t.verify && t.ca_file.empty())
+  if (used && t.verify && t.ca_file.empty())
     r.fail(path + ".ca-file",
            "is required to verify the server's certificate (or set \"verify\": \"none\")");
 }
@@ -495,9 +682,9 @@ std::optional<Bind> read_bind(Reader& r, const Json& v, const std::string& path)
 
 void read_server(Reader& r, const Json& v, const std::string& path, Server& s) {
   if (!r.object(v, path)) return;
-  r.only_keys(v, path,
-              {"name", "address", "port", "weight", "maxconn", "backup", "disabled", "ssl",
-               "verify", "ca-file", "sni", "crt"});
+  std::vector<std::string_view> keys = kServerOptionKeys;
+  keys.insert(keys.end(), {"name", "address", "port", "ssl", "verify", "ca-file", "sni", "crt"});
+  r.only_keys(v, path, keys);
   for (const char* key : {"name", "address", "port"})
     if (!v.contains(key)) r.fail(Reader::join(path, key), "is required");
   if (v.contains("name")) read_name(r, v["name"], path + ".name", s.name);
@@ -511,16 +698,9 @@ void read_server(Reader& r, const Json& v, const std::string& path, Server& s) {
     }
   if (v.contains("port"))
     if (auto n = r.integer(v["port"], path + ".port", 1, 65535)) s.port = uint16_t(*n);
-  if (v.contains("weight"))
-    if (auto n = r.integer(v["weight"], path + ".weight", 0, 256)) s.weight = uint32_t(*n);
-  if (v.contains("maxconn"))
-    if (auto n = r.integer(v["maxconn"], path + ".maxconn", 0, 10'000'000))
-      s.maxconn = uint32_t(*n);
-  if (v.contains("backup"))
-    if (auto b = r.boolean(v["backup"], path + ".backup")) s.backup = *b;
-  if (v.contains("disabled"))
-    if (auto b = r.boolean(v["disabled"], path + ".disabled")) s.disabled = *b;
-  read_server_tls(r, v, path, s.tls);
+  read_server_options(r, v, path, s);
+  require_check(r, v, path, s.check);
+  read_server_tls(r, v, path, s.check.enabled && s.check.ssl, s.tls);
 }
 
 void read_backend(Reader& r, const Json& v, const std::string& path, const Defaults& d,
@@ -528,10 +708,12 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
   b.balance = d.balance;
   b.retries = d.retries;
   b.redispatch = d.redispatch;
+  b.check = d.check;  // a backend's own "check" replaces it as a whole
   Timeouts own;
   if (r.object(v, path)) {
     r.only_keys(v, path,
-                {"name", "balance", "retries", "redispatch", "allbackups", "timeouts", "servers"});
+                {"name", "balance", "retries", "redispatch", "allbackups", "timeouts",
+                 "default-server", "check", "servers"});
     if (!v.contains("name"))
       r.fail(path + ".name", "is required");
     else
@@ -552,6 +734,13 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
     if (v.contains("allbackups"))
       if (auto x = r.boolean(v["allbackups"], path + ".allbackups")) b.allbackups = *x;
     if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], path + ".timeouts", own);
+    if (v.contains("check")) {
+      b.check = BackendCheck{};
+      read_backend_check(r, v["check"], path + ".check", b.check);
+    }
+    Server base = d.server;
+    if (v.contains("default-server"))
+      read_default_server(r, v["default-server"], path + ".default-server", base);
     if (!v.contains("servers") || !v["servers"].is_array() || v["servers"].empty()) {
       r.fail(path + ".servers",
              "must be a list of at least one server, e.g. "
@@ -559,7 +748,7 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
     } else {
       std::set<std::string> names;
       for (size_t i = 0; i < v["servers"].size(); ++i) {
-        Server s;
+        Server s = base;
         std::string sp = Reader::index(path + ".servers", i);
         read_server(r, v["servers"][i], sp, s);
         if (!s.name.empty() && !names.insert(s.name).second)

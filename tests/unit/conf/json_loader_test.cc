@@ -197,10 +197,10 @@ TEST_CASE("the docs/config.md example loads with every field resolved", "[json_l
   CHECK(b.timeouts.queue == 5s);
   CHECK_FALSE(b.timeouts.tunnel);
   CHECK(b.servers == std::vector<Server>{
-                         {"b1", "127.0.0.1", 1884, 1, 0, false, false, {}},
-                         {"b2", "localhost", 1885, 2, 100, false, false, {}},
-                         {"spare", "127.0.0.1", 1886, 1, 0, true, false, {}},
-                         {"off", "127.0.0.1", 1887, 1, 0, false, true, {}},
+                         {"b1", "127.0.0.1", 1884, 1, 0, false, false, {}, {}},
+                         {"b2", "localhost", 1885, 2, 100, false, false, {}, {}},
+                         {"spare", "127.0.0.1", 1886, 1, 0, true, false, {}, {}},
+                         {"off", "127.0.0.1", 1887, 1, 0, false, true, {}, {}},
                      });
   CHECK(c.find_backend(f.default_backend) == &b);
 }
@@ -228,7 +228,7 @@ TEST_CASE("a minimal config gets the documented defaults", "[json_loader]") {
   CHECK_FALSE(b.timeouts.server);
   CHECK_FALSE(b.timeouts.server_fin);
   CHECK_FALSE(b.timeouts.tunnel);
-  CHECK(b.servers[0] == Server{"s0", "127.0.0.1", 1884, 1, 0, false, false, {}});
+  CHECK(b.servers[0] == Server{"s0", "127.0.0.1", 1884, 1, 0, false, false, {}, {}});
 }
 
 TEST_CASE("frontends and backends inherit what defaults sets", "[json_loader]") {
