@@ -80,7 +80,7 @@ struct ServerCheck {
   std::optional<Duration> slowstart;
   bool shutdown_sessions_on_down = false;       // "on-marked-down": "shutdown-sessions"
   bool shutdown_backup_sessions_on_up = false;  // "on-marked-up": "shutdown-backup-sessions"
-  OnError on_error = OnError::Fastinter;        // "on-error"
+  OnError on_error = OnError::FailCheck;        // "on-error", HAProxy's default
   bool ssl = false;                             // "check-ssl"
 
   bool operator==(const ServerCheck&) const = default;

@@ -46,6 +46,8 @@ int Control::run() {
     w->peers = all;
     w->start();
   }
+  health_ = std::make_unique<HealthChecks>(&loop_, workers_);
+  health_->start(runtime_);
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
   uv_signal_start(&sigint_, on_signal, SIGINT);
   uv_signal_start(&sighup_, on_signal, SIGHUP);
@@ -145,9 +147,9 @@ void Control::check_exit() {
 }
 
 void Control::shutdown_loop() {
+  if (health_) health_->close();  // before the workers their messages go to
   for (auto& w : workers_)
     w->join();
-  workers_.clear();
   uv_walk(
       &loop_,
       [](uv_handle_t* h, void*) {
@@ -155,6 +157,8 @@ void Control::shutdown_loop() {
       },
       nullptr);
   uv_run(&loop_, UV_RUN_DEFAULT);
+  health_.reset();
+  workers_.clear();
   uv_loop_close(&loop_);
 }
 

@@ -2,7 +2,8 @@
 // The control thread: starts the workers, owns the long-lived state
 // registry, and turns signals into worker messages (drain on SIGTERM with
 // the hard-stop timer, hard stop on SIGINT, a snapshot with the certificate
-// files read again on SIGHUP). It also rotates the TLS ticket keys. Thread: main; run() returns
+// files read again on SIGHUP). It also rotates the TLS ticket keys and runs
+// the health checks (lb/health_checks). Thread: main; run() returns
 // when every worker has ended.
 
 #include <uv.h>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "lb/health_checks.h"
 #include "lb/runtime.h"
 #include "lb/state.h"
 
@@ -43,6 +45,7 @@ class Control {
   std::shared_ptr<const Runtime> runtime_;
   std::vector<std::unique_ptr<Worker>> workers_;
   uv_loop_t loop_{};
+  std::unique_ptr<HealthChecks> health_;
   uv_async_t worker_exit_{};
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   uv_timer_t hard_stop_{};

@@ -1,5 +1,7 @@
 #include "lb/runtime.h"
 
+#include <unistd.h>
+
 #include <netdb.h>
 
 #include <cstring>
@@ -144,6 +146,7 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
       if (!resolve(gs.address, gs.port, s->addr, why))
         errors.push_back("backend '" + gb.name + "', server '" + gs.name +
                          "': could not resolve address '" + gs.address + "': " + why);
+      if (gs.check.enabled) build_check(config, gb, gs, *s, errors);
       if (gs.tls.enabled) {
         std::vector<conf::Error> tls_errors;
         s->tls = tls::ClientContext::build(

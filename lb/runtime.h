@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "health/tcp_check.h"
 #include "lb/balancer/balancer.h"
 #include "lb/log.h"
 #include "lb/state.h"
@@ -27,6 +28,10 @@ struct Server {
   sockaddr_storage addr{};
   std::shared_ptr<ServerState> state;
   std::shared_ptr<const tls::ClientContext> tls;  // "ssl": TLS to the server
+  // "check": what a health check does, and where it connects (check-addr,
+  // check-port, else the server's address and port).
+  std::shared_ptr<const health::Ruleset> check;
+  sockaddr_storage check_addr{};
 };
 
 // Thread: any; pick caches are per worker.

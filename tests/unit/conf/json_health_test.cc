@@ -242,7 +242,7 @@ TEST_CASE("health checks are off by default, with HAProxy's values", "[json_load
   CHECK_FALSE(k.slowstart);
   CHECK_FALSE(k.shutdown_sessions_on_down);
   CHECK_FALSE(k.shutdown_backup_sessions_on_up);
-  CHECK(k.on_error == ServerCheck::OnError::Fastinter);
+  CHECK(k.on_error == ServerCheck::OnError::FailCheck);
   CHECK_FALSE(k.ssl);
   const BackendCheck& b = c.backends[0].check;
   CHECK(b.type == BackendCheck::Type::Tcp);

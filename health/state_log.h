@@ -1,0 +1,61 @@
+#pragma once
+// HAProxy 2.6's log lines for server state changes (src/server.c
+// srv_update_status, srv_append_status), "no server available"
+// (src/backend.c set_backend_down) and `option log-health-checks`
+// (src/check.c set_server_check_status), formatted from plain inputs. Pure.
+// Lines end with HAProxy's final period and no newline.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "health/hysteresis.h"
+#include "health/status.h"
+
+namespace mqlb::health {
+
+// syslog(3) levels HAProxy sends these lines at.
+inline constexpr int kLogEmerg = 0;   // "has no server available!"
+inline constexpr int kLogAlert = 1;   // a server DOWN
+inline constexpr int kLogNotice = 5;  // UP; DOWN after stopping/drain; health check lines
+
+struct StateChange {
+  std::string_view backend, server;
+  bool backup = false;
+  bool up = false;  // the new state: UP or DOWN
+  // Why, from the check that decided it. HAProxy passes no check when
+  // `option log-health-checks` is on (its own line said why) or the server
+  // tracks another one; then `reason` (", <reason>") or nothing is written.
+  const CheckResult* check = nullptr;
+  std::string_view reason;
+  // After the change: usable active and backup servers of the backend.
+  uint32_t active_servers = 0, backup_servers = 0;
+  uint32_t sessions_active = 0;  // DOWN only: still on the server
+  uint32_t requeued = 0;         // DOWN: moved off its queue; UP: taken from the backend's
+  uint32_t queued = 0;           // DOWN: left in its queue; UP: its queue
+};
+
+// "Server mqtt/b1 is DOWN, reason: Layer4 connection problem, info: \"Connection
+// refused\", check duration: 0ms. 1 active and 0 backup servers left. 0 sessions
+// active, 0 requeued, 0 remaining in queue."
+std::string format_state_change(const StateChange& c);
+// kLogAlert for DOWN unless the server was stopping or draining (kLogNotice); UP: kLogNotice.
+int state_change_level(bool up, bool was_stopping_or_draining);
+
+// "backend mqtt has no server available!" (kLogEmerg). `proxy_type` is
+// HAProxy's proxy_type_str: "backend", or "proxy" for a listen section.
+std::string format_no_server(std::string_view backend, std::string_view proxy_type = "backend");
+
+// "Health check for server mqtt/b1 succeeded, reason: Layer7 check passed,
+// code: 0, check duration: 1ms, status: 3/3 UP." (kLogNotice). HAProxy writes
+// it when the status differs from the previous check's or the counter moved.
+// `drain`: weight 0, shown as DRAIN instead of UP.
+std::string format_health_check(std::string_view backend, std::string_view server, bool backup,
+                                const CheckResult& r, const Health& h, bool drain = false);
+
+// srv_append_status's check part: ", reason: ..., code: N, info: \"...\",
+// check duration: Nms". Info is written as HAProxy's chunk_asciiencode does:
+// '"', '<', '>' and non-printable bytes as <XX>.
+void append_check_status(std::string& out, const CheckResult& r);
+
+}  // namespace mqlb::health
