@@ -149,7 +149,8 @@ struct HealthChecks::Checker {
     probe->out = std::move(bytes);
     uv_buf_t buf = uv_buf_init(probe->out.data(), static_cast<unsigned>(probe->out.size()));
     probe->write.data = probe;
-    int rc = uv_write(&probe->write, reinterpret_cast<uv_stream_t*>(&probe->tcp), &buf, 1, on_write);
+    int rc =
+        uv_write(&probe->write, reinterpret_cast<uv_stream_t*>(&probe->tcp), &buf, 1, on_write);
     if (rc != 0) act(run->on_error(uv_strerror(rc)));
   }
 
@@ -192,8 +193,8 @@ struct HealthChecks::Checker {
     if (backend.conf.check.log_health_checks &&
         (previous.status != result.status || before != health.value()))
       log_event(Level::Notice,
-                health::format_health_check(backend.conf.name, server.conf.name,
-                                            server.conf.backup, result, health),
+                health::format_health_check(backend.conf.name, server.conf.name, server.conf.backup,
+                                            result, health),
                 runtime->event_log);
     if (t == health::Transition::WentDown) went_down(result);
     if (t == health::Transition::WentUp) went_up(result);
@@ -243,7 +244,8 @@ struct HealthChecks::Checker {
     ServerState& st = *server.state;
     up_since = now();
     if (ramps()) {
-      st.set_weight(health::slowstart_weight(server.conf.weight, conf::Duration(0), check.slowstart));
+      st.set_weight(
+          health::slowstart_weight(server.conf.weight, conf::Duration(0), check.slowstart));
       const auto step = static_cast<uint64_t>(health::slowstart_step(*check.slowstart).count());
       uv_timer_start(&slowstart_timer, on_slowstart, step, step);
     }
@@ -279,8 +281,7 @@ struct HealthChecks::Checker {
   static void on_slowstart(uv_timer_t* t) noexcept {
     auto* c = static_cast<Checker*>(t->data);
     const conf::Duration since(c->now() - c->up_since);
-    const uint32_t w =
-        health::slowstart_weight(c->server.conf.weight, since, c->check.slowstart);
+    const uint32_t w = health::slowstart_weight(c->server.conf.weight, since, c->check.slowstart);
     c->server.state->set_weight(w);
     c->view.effective_weight = w;
     if (since >= *c->check.slowstart) uv_timer_stop(t);

@@ -59,6 +59,50 @@ void add_tls_errors(const conf::Config& config, std::vector<conf::Error>& tls_er
   }
 }
 
+// The health check rules of a server with "check", and the address its
+// checks connect to.
+void build_check(const conf::Config& config, const conf::Backend& gb, const conf::Server& gs,
+                 Server& s, std::vector<std::string>& errors) {
+  const std::string where = config.file + ": " + json_path(config.backends, gb, "backends");
+  if (gs.check.ssl) {
+    errors.push_back(where + json_path(gb.servers, gs, ".servers") +
+                     ".check-ssl: health checks over TLS are not supported yet");
+    return;
+  }
+  std::string why;
+  const std::string& host = gs.check.addr.empty() ? gs.address : gs.check.addr;
+  if (!resolve(host, gs.check.port ? gs.check.port : gs.port, s.check_addr, why))
+    errors.push_back("backend '" + gb.name + "', server '" + gs.name +
+                     "': could not resolve the check address '" + host + "': " + why);
+  switch (gb.check.type) {
+    case conf::BackendCheck::Type::Tcp:
+      s.check = std::make_shared<health::Ruleset>(health::tcp_rules());
+      return;
+    case conf::BackendCheck::Type::Mqtt: {
+      health::ConnectPacket connect;
+      connect.protocol = gb.check.protocol;
+      // One client id per server and process: two balancers (a VRRP pair)
+      // checking one broker do not take over each other's check session.
+      connect.client_id = gb.check.client_id + "-" + std::to_string(::getpid()) + "-" + gs.name;
+      if (!gb.check.username.empty()) connect.username = gb.check.username;
+      if (!gb.check.password.empty()) connect.password = gb.check.password;
+      s.check = std::make_shared<health::Ruleset>(health::mqtt_rules(connect));
+      return;
+    }
+    case conf::BackendCheck::Type::TcpCheck: {
+      auto parsed = health::parse_rules(gb.check.tcp_check);
+      if (auto* problems = std::get_if<std::vector<std::string>>(&parsed)) {
+        for (const auto& p : *problems)
+          errors.push_back(where + ".check." + p);
+        return;
+      }
+      s.check = std::make_shared<health::Ruleset>(
+          health::tcp_check_rules(std::get<std::vector<health::Rule>>(std::move(parsed))));
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 Backend::Backend(conf::Backend c, std::shared_ptr<BackendState> st, unsigned workers)
