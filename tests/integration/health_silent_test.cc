@@ -49,7 +49,9 @@ TEST_CASE("an MQTT check against a server that accepts and never answers ends in
   REQUIRE(duration);
   CHECK(*duration >= 450);  // it waited timeout check (500 ms) for the CONNACK
   CHECK(*duration < 2000);
-  CHECK(silent.accepted() >= 2);  // the connects themselves succeeded
+  // The connects themselves succeeded. One check may be all it took: a
+  // server that never passed one starts with HAProxy's health at `rise`.
+  CHECK(silent.accepted() >= 1);
   CHECK(event_lines(lb, health_expect::down("mqtt/b2")).empty());
 }
 

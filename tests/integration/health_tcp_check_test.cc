@@ -79,7 +79,9 @@ TEST_CASE("a tcp-check whose expect does not match what came back marks the serv
   INFO(*down);
   CHECK(health_expect::is_event(*down));
   CHECK(down->find(health_expect::kL7InvalidResponse) != std::string::npos);
-  CHECK(echo.accepted() >= 2);  // fall 2: two checks got the wrong bytes
+  // The check got the wrong bytes (once may do: init-state up, HAProxy's
+  // start, goes DOWN on the first failure).
+  CHECK(echo.accepted() >= 1);
   CHECK_FALSE(wait_for_event(lb, health_expect::down("mqtt/b2"), Millis(500)));
 }
 

@@ -10,7 +10,8 @@
 namespace mqlb::test {
 
 bool health_expect::is_event(const std::string& line) {
-  static const std::regex kEvent(R"(^\[(ALERT|WARNING|NOTICE)\] +\(\d+\) : \S)");
+  static const std::regex kEvent(
+      R"(^\[(EMERG|ALERT|CRIT|ERR|WARNING|NOTICE|INFO|DEBUG)\] +\(\d+\) : \S)");
   return std::regex_search(line, kEvent);
 }
 

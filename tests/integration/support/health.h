@@ -56,8 +56,8 @@ inline constexpr std::string_view kNotAuthorized5 = "code: 135";
 // "check duration: 12ms": how long the last check took.
 inline constexpr std::string_view kCheckDuration = "check duration: ";
 
-// A state line is an event like the others: "[WARNING]  (6781) : Server ..."
-// (HAProxy uses ALERT, WARNING or NOTICE depending on what is left).
+// A state line is an event like the others: "[ALERT]    (6781) : Server ..."
+// (the level depends on what is left: "no server available" is EMERG).
 bool is_event(const std::string& line);
 // The "check duration: Nms" of a state line, if it has one.
 std::optional<long> check_duration_ms(const std::string& line);
