@@ -15,16 +15,29 @@ std::filesystem::path write_broker_conf(TempDir& dir, uint16_t port, uint16_t tl
                                         Broker::Options options) {
   std::string conf = "listener " + std::to_string(port) +
                      " 127.0.0.1\n"
-                     "allow_anonymous true\n"
                      "persistence false\n";
+  if (options.username.empty()) {
+    conf += "allow_anonymous true\n";
+  } else {
+    const auto passwords = dir.unique("mosquitto.passwd");
+    const RunResult made = run(
+        dir, "mosquitto_passwd",
+        {"mosquitto_passwd", "-b", "-c", passwords.string(), options.username, options.password});
+    if (made.exit_code != 0) {
+      throw std::runtime_error("mosquitto_passwd failed: " + made.stderr_text + made.stdout_text);
+    }
+    conf += "allow_anonymous false\npassword_file " + passwords.string() + "\n";
+  }
+  const bool reads_private_files = tls_port != 0 || !options.username.empty();
   if (options.unlimited_queues) conf += "max_queued_messages 0\nmax_queued_bytes 0\n";
+  // Started as root, mosquitto would read its files as user mosquitto, who
+  // cannot enter the test's private directory.
+  if (reads_private_files) conf = "user root\n" + conf;
   if (tls_port != 0) {
-    // Started as root, mosquitto would read the files as user mosquitto,
-    // who cannot enter the test's private directory.
-    conf = "user root\n" + conf + "listener " + std::to_string(tls_port) +
-           " 127.0.0.1\n"
-           "certfile " +
-           options.tls_cert.string() + "\nkeyfile " + options.tls_key.string() + "\n";
+    conf += "listener " + std::to_string(tls_port) +
+            " 127.0.0.1\n"
+            "certfile " +
+            options.tls_cert.string() + "\nkeyfile " + options.tls_key.string() + "\n";
     if (!options.tls_client_ca.empty())
       conf += "cafile " + options.tls_client_ca.string() + "\nrequire_certificate true\n";
   }
@@ -69,7 +82,7 @@ RunResult run_pub(TempDir& dir, const std::vector<std::string>& argv, uint16_t p
 }  // namespace
 
 Broker::Broker(TempDir& dir, Options options)
-    : port_(free_port()),
+    : port_(options.port != 0 ? options.port : free_port()),
       tls_port_(options.tls_cert.empty() ? 0 : free_port()),
       process_(dir, "mosquitto",
                {"mosquitto", "-c", write_broker_conf(dir, port_, tls_port_, options).string()}) {

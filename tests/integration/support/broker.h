@@ -13,8 +13,8 @@
 
 namespace mqlb::test {
 
-// `mosquitto -c` with a listener on 127.0.0.1 and anonymous access; ready
-// (listening) when the constructor returns.
+// `mosquitto -c` with a listener on 127.0.0.1 and anonymous access (or one
+// user with a password); ready (listening) when the constructor returns.
 class Broker {
  public:
   struct Options {
@@ -23,6 +23,12 @@ class Broker {
     // A second listener, TLS with this certificate and key (on tls_port());
     // with tls_client_ca, it wants a client certificate signed by that CA.
     std::filesystem::path tls_cert{}, tls_key{}, tls_client_ca{};
+    // 0 picks a free port; a given one lets a broker come back where a
+    // killed one listened.
+    uint16_t port = 0;
+    // With a user name: allow_anonymous false and a password file
+    // (mosquitto_passwd) holding this one user.
+    std::string username{}, password{};
   };
 
   explicit Broker(TempDir& dir) : Broker(dir, Options{}) {}
