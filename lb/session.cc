@@ -320,6 +320,7 @@ void Session::handshake_step() {
 
 void Session::handshake_completed() {
   const tls::Stream& stream = client_side_.tls->stream;
+  worker_.handshake_ended();
   frontend_totals_->tls_handshakes.add();
   if (SSL_session_reused(stream.ssl())) frontend_totals_->tls_resumed.add();
   if (wants_level(frontend_.log, Level::Debug)) {
@@ -339,6 +340,7 @@ void Session::handshake_completed() {
 
 void Session::handshake_failed(HandshakeEnd how, const std::string& reason) {
   handshake_end_ = how;
+  worker_.handshake_ended();
   switch (how) {
     case HandshakeEnd::Failed:
       frontend_totals_->tls_failed.add();

@@ -1,6 +1,7 @@
 #include "lb/worker.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -243,7 +244,17 @@ void Worker::run() {
   while (alive) {
     const int timeout = uv_backend_timeout(&loop_);
     const uint64_t due = uv_now(&loop_) + static_cast<uint64_t>(std::max(timeout, 0));
-    int n = epoll_wait(epoll_fd_, events, 256, timeout);
+    // After TLS handshakes (tens of KiB of short-lived allocations each),
+    // the first quiet moment gives the allocator's free pages back, so
+    // that a burst of reconnects does not leave its peak resident.
+    int wait = timeout;
+    const bool trim = handshakes_since_trim_ > 0 && (wait < 0 || wait > kTrimQuietMs);
+    if (trim) wait = kTrimQuietMs;
+    int n = epoll_wait(epoll_fd_, events, 256, wait);
+    if (n == 0 && trim) {
+      malloc_trim(0);
+      handshakes_since_trim_ = 0;
+    }
     uv_update_time(&loop_);
     bool loop_has_work = timeout == 0 || (timeout > 0 && uv_now(&loop_) >= due);
     // Sessions closed while handling these are freed only in their timer's

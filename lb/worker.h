@@ -92,6 +92,8 @@ class Worker final : public Waiter::Sink {
   void again(bool* flag, Session* s);
   void forget_again(bool* flag, Session* s);
   FreeList<sizeof(Waiter), 256>& waiters() { return waiters_; }
+  // A TLS handshake ended (done or failed): memory to give back when quiet.
+  void handshake_ended() { ++handshakes_since_trim_; }
   bool draining() const { return draining_; }
   void add(Session* s);
   void remove(Session* s);
@@ -151,6 +153,8 @@ class Worker final : public Waiter::Sink {
   std::atomic<bool> finished_{false};
   bool draining_ = false;
   bool exiting_ = false;
+  uint32_t handshakes_since_trim_ = 0;
+  static constexpr int kTrimQuietMs = 200;
   SessionList sessions_;
 };
 
