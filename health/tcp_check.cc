@@ -275,6 +275,17 @@ std::vector<std::string> split_words(std::string_view line, std::string* error) 
         return std::nullopt;  // not an escape: the backslash stays (regexes such as \d)
     }
   };
+  // At a backslash: the escaped character, or the backslash and what follows.
+  auto take_escape = [&] {
+    ++i;
+    if (auto e = escape(line[i])) {
+      word += *e;
+    } else {
+      word += '\\';
+      word += line[i];
+    }
+    ++i;
+  };
   while (i < line.size()) {
     const char c = line[i];
     if (c == ' ' || c == '\t') {
@@ -287,14 +298,7 @@ std::vector<std::string> split_words(std::string_view line, std::string* error) 
     if (c == '#') break;
     in_word = true;
     if (c == '\\' && i + 1 < line.size()) {
-      ++i;
-      if (auto e = escape(line[i])) {
-        word += *e;
-      } else {
-        word += '\\';
-        word += line[i];
-      }
-      ++i;
+      take_escape();
     } else if (c == '"' || c == '\'') {
       const char quote = c;
       ++i;
@@ -307,14 +311,7 @@ std::vector<std::string> split_words(std::string_view line, std::string* error) 
           break;
         }
         if (quote == '"' && q == '\\' && i + 1 < line.size()) {
-          ++i;
-          if (auto e = escape(line[i])) {
-            word += *e;
-          } else {
-            word += '\\';
-            word += line[i];
-          }
-          ++i;
+          take_escape();
           continue;
         }
         word += q;

@@ -202,12 +202,18 @@ struct HealthChecks::Checker {
                    static_cast<uint64_t>(health::next_interval(health, check).count()), 0);
   }
 
-  // Usable active and backup servers of the backend, after a change.
-  std::pair<uint32_t, uint32_t> usable_servers() const {
-    uint32_t active = 0, backup = 0;
+  // The log line's facts after a change: the server, why (unless option
+  // log-health-checks said it already) and the usable servers left.
+  health::StateChange state_change(bool up, const health::CheckResult& result) const {
+    health::StateChange c;
+    c.backend = backend.conf.name;
+    c.server = server.conf.name;
+    c.backup = server.conf.backup;
+    c.up = up;
+    c.check = backend.conf.check.log_health_checks ? nullptr : &result;
     for (const auto& s : backend.servers)
-      if (s->state->usable()) ++(s->conf.backup ? backup : active);
-    return {active, backup};
+      if (s->state->usable()) ++(s->conf.backup ? c.backup_servers : c.active_servers);
+    return c;
   }
 
   void went_down(const health::CheckResult& result) {
@@ -218,21 +224,13 @@ struct HealthChecks::Checker {
     const uint32_t requeued = backend.state->requeue(st, backend.conf.redispatch);
     for (const auto& s : backend.servers)
       backend.state->dispatch(*s->state);
-    auto [active, backup] = usable_servers();
-    health::StateChange change;
-    change.backend = backend.conf.name;
-    change.server = server.conf.name;
-    change.backup = server.conf.backup;
-    change.up = false;
-    change.check = backend.conf.check.log_health_checks ? nullptr : &result;
-    change.active_servers = active;
-    change.backup_servers = backup;
+    health::StateChange change = state_change(false, result);
     change.sessions_active = st.active.get();
     change.requeued = backend.conf.redispatch ? requeued : 0;
     change.queued = st.queue.size();
     log_event(level_of(health::state_change_level(false, false)),
               health::format_state_change(change), runtime->event_log);
-    if (active == 0 && backup == 0)
+    if (change.active_servers == 0 && change.backup_servers == 0)
       log_event(level_of(health::kLogEmerg), health::format_no_server(backend.conf.name),
                 runtime->event_log);
     if (check.shutdown_sessions_on_down)
@@ -252,15 +250,7 @@ struct HealthChecks::Checker {
     st.set_health(Health::Up);
     const uint32_t waiting = backend.state->queued();
     backend.state->dispatch(st);
-    auto [active, backup] = usable_servers();
-    health::StateChange change;
-    change.backend = backend.conf.name;
-    change.server = server.conf.name;
-    change.backup = server.conf.backup;
-    change.up = true;
-    change.check = backend.conf.check.log_health_checks ? nullptr : &result;
-    change.active_servers = active;
-    change.backup_servers = backup;
+    health::StateChange change = state_change(true, result);
     change.requeued = waiting - std::min(waiting, backend.state->queued());
     change.queued = st.queue.size();
     log_event(level_of(health::state_change_level(true, false)),

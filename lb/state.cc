@@ -4,43 +4,25 @@
 
 namespace mqlb::lb {
 
+void WaitQueue::insert_after(Waiter* after, Waiter* w) {
+  w->prev = after;
+  w->next = after ? after->next : head_;
+  (w->next ? w->next->prev : tail_) = w;
+  (after ? after->next : head_) = w;
+  w->queued = true;
+  w->queue_idx = served_;
+  size_.fetch_add(1, std::memory_order_relaxed);
+}
+
 void WaitQueue::insert_by_ticket(Waiter* w) {
   Waiter* after = tail_;
   while (after && after->ticket > w->ticket)
     after = after->prev;
-  if (!after) {
-    w->prev = nullptr;
-    w->next = head_;
-    if (head_)
-      head_->prev = w;
-    else
-      tail_ = w;
-    head_ = w;
-  } else {
-    w->prev = after;
-    w->next = after->next;
-    if (after->next)
-      after->next->prev = w;
-    else
-      tail_ = w;
-    after->next = w;
-  }
-  w->queue_idx = served_;
-  w->queued = true;
-  size_.fetch_add(1, std::memory_order_relaxed);
+  insert_after(after, w);
 }
 
 void WaitQueue::push_back(Waiter* w) {
-  w->prev = tail_;
-  w->next = nullptr;
-  if (tail_)
-    tail_->next = w;
-  else
-    head_ = w;
-  tail_ = w;
-  w->queued = true;
-  w->queue_idx = served_;
-  size_.fetch_add(1, std::memory_order_relaxed);
+  insert_after(tail_, w);
 }
 
 void WaitQueue::remove(Waiter* w, bool served) {

@@ -143,6 +143,8 @@ class WaitQueue {
   const std::atomic<uint32_t>& size_atomic() const { return size_; }
 
  private:
+  void insert_after(Waiter* after, Waiter* w);  // after == null: at the head
+
   Waiter* head_ = nullptr;
   Waiter* tail_ = nullptr;
   uint64_t served_ = 0;

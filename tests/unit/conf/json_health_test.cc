@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "conf/json_loader.h"
+#include "load_checks.h"
 
 namespace mqlb::conf {
 namespace {
@@ -22,35 +23,13 @@ Json two_servers() {
   })");
 }
 
-LoadResult load(const Json& doc) {
-  return load_json(doc.dump(2), "mqlb.json");
-}
-
-std::string listing(const LoadResult& r) {
-  std::ostringstream out;
-  for (const auto& e : r.errors)
-    out << "\n  error: " << e.to_string();
-  return out.str();
-}
-
-Config loads(const Json& doc) {
-  LoadResult r = load(doc);
-  INFO(listing(r));
-  REQUIRE(r.errors.empty());
-  REQUIRE(r.config);
-  return *r.config;
-}
+using checks::listing;
+using checks::load;
+using checks::loads;
 
 // Refused with exactly this error (and maybe others).
 void refused_with(const Json& doc, const std::string& field, const std::string& message) {
-  LoadResult r = load(doc);
-  INFO(listing(r));
-  CHECK_FALSE(r.config);
-  bool found = std::any_of(r.errors.begin(), r.errors.end(), [&](const Error& e) {
-    return e.field == field && e.message == message;
-  });
-  INFO("wanted: " << field << ": " << message);
-  CHECK(found);
+  checks::refused_with(doc, field, message, checks::Match::Exact);
 }
 
 // The document with `extra` merged into server `i` of the first backend.

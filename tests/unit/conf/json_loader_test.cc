@@ -3,7 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "load_checks.h"
 
 namespace mqlb::conf {
 namespace {
@@ -13,8 +14,6 @@ using Ptr = Json::json_pointer;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using namespace std::chrono_literals;
-
-constexpr const char* kFile = "mqlb.json";
 
 // The example of docs/config.md, verbatim.
 constexpr const char* kDocsExample = R"({
@@ -85,27 +84,11 @@ Json every_section() {
   return doc;
 }
 
-LoadResult load(const Json& doc) {
-  return load_json(doc.dump(2), kFile);
-}
-
-std::string listing(const LoadResult& r) {
-  std::ostringstream out;
-  for (const auto& e : r.errors)
-    out << "\n  error: " << e.to_string();
-  for (const auto& w : r.warnings)
-    out << "\n  warning: " << w.to_string();
-  return out.str();
-}
-
-// The document loads without errors; returns the config.
-Config loads(const Json& doc) {
-  LoadResult r = load(doc);
-  INFO(listing(r));
-  REQUIRE(r.errors.empty());
-  REQUIRE(r.config);
-  return *r.config;
-}
+using checks::kFile;
+using checks::listing;
+using checks::load;
+using checks::loads;
+using checks::refused_with;
 
 // The document is refused with exactly one error; returns it.
 Error only_error(const Json& doc) {
@@ -116,19 +99,6 @@ Error only_error(const Json& doc) {
   CHECK(r.errors[0].file == kFile);
   CHECK(r.errors[0].line == 0);
   return r.errors[0];
-}
-
-// The document is refused, among others with an error at `field` whose
-// message starts with `message`.
-void refused_with(const Json& doc, const std::string& field, const std::string& message) {
-  LoadResult r = load(doc);
-  INFO(listing(r));
-  CHECK_FALSE(r.config);
-  bool found = std::any_of(r.errors.begin(), r.errors.end(), [&](const Error& e) {
-    return e.field == field && e.message.compare(0, message.size(), message) == 0;
-  });
-  INFO("wanted: " << field << ": " << message << "...");
-  CHECK(found);
 }
 
 LogTarget stream(LogTarget::Kind kind) {

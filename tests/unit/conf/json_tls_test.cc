@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "conf/json_loader.h"
+#include "load_checks.h"
 
 namespace mqlb::conf {
 namespace {
@@ -19,35 +20,8 @@ Json doc_with_binds(Json binds) {
              {"servers", {{{"name", "s0"}, {"address", "127.0.0.1"}, {"port", 1884}}}}}}}};
 }
 
-LoadResult load(const Json& doc) {
-  return load_json(doc.dump(2), "mqlb.json");
-}
-
-std::string listing(const LoadResult& r) {
-  std::ostringstream out;
-  for (const auto& e : r.errors)
-    out << "\n  error: " << e.to_string();
-  return out.str();
-}
-
-Config loads(const Json& doc) {
-  LoadResult r = load(doc);
-  INFO(listing(r));
-  REQUIRE(r.config);
-  return *r.config;
-}
-
-// Refused, among others with an error at `field` whose message starts with `message`.
-void refused_with(const Json& doc, const std::string& field, const std::string& message) {
-  LoadResult r = load(doc);
-  INFO(listing(r));
-  CHECK_FALSE(r.config);
-  bool found = std::any_of(r.errors.begin(), r.errors.end(), [&](const Error& e) {
-    return e.field == field && e.message.compare(0, message.size(), message) == 0;
-  });
-  INFO("wanted: " << field << ": " << message << "...");
-  CHECK(found);
-}
+using checks::loads;
+using checks::refused_with;
 
 TEST_CASE("a plain and a TLS bind side by side, with every TLS option", "[json_loader][tls]") {
   Json tls = {{"address", "127.0.0.1:8883"},
