@@ -650,6 +650,13 @@ void Session::pump_tls(Side& from, bool& again) {
     status = stream.read(buf + have, want - have, got);
     if (status != tls::Stream::Status::Done) break;
     have += got;
+    // A short read drained the socket and OpenSSL holds no more bytes:
+    // another SSL_read could only say WANT_READ. (After a FIN or an error
+    // one more read is what reports it.)
+    if (!from.readable && !from.fin_seen && !from.error_seen && !stream.pending()) {
+      status = tls::Stream::Status::WantIo;
+      break;
+    }
   }
   again = false;
   if (have > 0) {
