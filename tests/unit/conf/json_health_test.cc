@@ -242,7 +242,7 @@ TEST_CASE("health checks are off by default, with HAProxy's values", "[json_load
 
 // --- Inheritance -----------------------------------------------------------
 
-TEST_CASE("servers inherit their backend's default-server; their own values win",
+TEST_CASE("servers inherit their backend's default-server and their own values win",
           "[json_loader][health]") {
   Json doc = two_servers();
   doc["backends"][0]["default-server"] = Json::parse(R"({
@@ -333,7 +333,7 @@ TEST_CASE("defaults.check goes to backends without their own, which replace it w
   CHECK(c.backends[1].check == BackendCheck{});  // nothing of the defaults' check is merged
 }
 
-TEST_CASE("timeout check is inherited from defaults; 0 means unset", "[json_loader][health]") {
+TEST_CASE("timeout check is inherited from defaults and 0 means unset", "[json_loader][health]") {
   Json doc = two_servers();
   doc["defaults"] = {{"timeouts", {{"check", "4s"}}}};
   CHECK(loads(doc).backends[0].timeouts.check == 4s);

@@ -54,7 +54,7 @@ TEST_CASE("init-state fully-down needs rise successes to go UP", "[health]") {
   CHECK(h.value() == 4);
 }
 
-TEST_CASE("a success while UP restores the full margin; a failure while rising restarts",
+TEST_CASE("a success while UP restores the full margin and a failure while rising restarts",
           "[health]") {
   Health h(2, 3, InitState::FullyUp);
   CHECK(run(h, "--+") == std::vector{T::None, T::None, T::None});

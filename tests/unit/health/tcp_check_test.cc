@@ -257,7 +257,7 @@ TEST_CASE("tcp-check failure texts name the step, its port and its comment", "[h
   CHECK(done(third.on_timeout()).info == " at step 2 of tcp-check (expect string '+OK')");
 }
 
-TEST_CASE("an expect keeps the bytes until they match; a send drops what was read", "[health]") {
+TEST_CASE("an expect keeps the bytes until they match and a send drops what was read", "[health]") {
   Ruleset set = tcp_check_rules(rules({"connect", "expect string +OK", "expect string ready",
                                        "send QUIT\\r\\n", "expect string +BYE"}));
   TcpCheckRun run(set);
