@@ -726,41 +726,23 @@ void Session::count_bytes(bool to_client, size_t n) {
 }
 
 void Session::send(Side& to, Side& from, const char* data, size_t n) {
-  const uint32_t t = since_accept(now());
-  from.last_activity = t;
-  if (to.tls) {
-    // The records go out through transmit() and count toward the outbox
-    // like plain bytes; before the server's handshake completes, the
-    // plaintext waits.
-    if (!to.tls->stream.handshake_done()) {
-      to.tls->early.append(worker_.chunks(), data, n);
-      return;
-    }
-    if (!to.tls->stream.write(data, n)) {
-      abort_write(to);
-      return;
-    }
-    if (to.out.size() >= runtime_->config.global.tune.relay_high_water) hold(from, true);
+  from.last_activity = since_accept(now());
+  if (to.tls && !to.tls->stream.handshake_done()) {
+    // TLS to the server, its handshake still running: the plaintext waits.
+    to.tls->early.append(worker_.chunks(), data, n);
     return;
   }
-  if (to.out.empty() && to.writable && phase_ == Phase::Relaying) {
-    ssize_t r = ::send(to.fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (r > 0) {
-      to.last_activity = t;
-      data += r;
-      n -= static_cast<size_t>(r);
-      if (n == 0) return;
-      to.writable = false;  // a partial send: the socket buffer is full
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      to.writable = false;
-    } else {
-      abort_write(to);
-      return;
-    }
+  if (phase_ != Phase::Relaying) {
+    to.out.append(worker_.chunks(), data, n);  // the server is not connected yet
+    return;
   }
-  to.out.append(worker_.chunks(), data, n);
-  const conf::Tune& tune = runtime_->config.global.tune;
-  if (phase_ == Phase::Relaying && to.out.size() >= tune.relay_high_water) hold(from, true);
+  // A TLS side's records go out through transmit() too, and count toward
+  // the same outbox and watermarks as plain bytes.
+  if (!(to.tls ? to.tls->stream.write(data, n) : transmit(to, data, n))) {
+    abort_write(to);
+    return;
+  }
+  if (to.out.size() >= runtime_->config.global.tune.relay_high_water) hold(from, true);
 }
 
 void Session::flush(Side& to) {
