@@ -22,23 +22,6 @@ namespace {
 
 const Broker::Options kSecured{.username = "device", .password = "secret"};
 
-// b1 and b2, both checked every 200 ms (fall 2, rise 2) with `check`.
-nlohmann::json checked_config(uint16_t b1_port, uint16_t b2_port, const nlohmann::json& check) {
-  nlohmann::json config = basic_config(free_port(), {{"b1", b1_port}, {"b2", b2_port}});
-  config["backends"][0]["check"] = check;
-  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"check", "500ms"}};
-  enable_checks(config, {{"inter", "200ms"}, {"fall", 2}, {"rise", 2}});
-  return config;
-}
-
-size_t count(const std::string& text, std::string_view needle) {
-  size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("an MQTT check without credentials is refused by a broker that wants a password",
@@ -58,8 +41,8 @@ TEST_CASE("an MQTT check without credentials is refused by a broker that wants a
     protocol = "5";
     code = health_expect::kNotAuthorized5;
   }
-  Mqlb lb(dir,
-          checked_config(secured.port(), open.port(), {{"type", "mqtt"}, {"protocol", protocol}}));
+  Mqlb lb(dir, two_checked_servers(secured.port(), open.port(),
+                                   {{"type", "mqtt"}, {"protocol", protocol}}));
 
   const auto down = wait_for_event(lb, health_expect::down("mqtt/b1"), Millis(5000));
   REQUIRE(down);
@@ -80,7 +63,7 @@ TEST_CASE("a TCP check only sees the port open, so a broker that wants a passwor
   TempDir dir;
   Broker secured(dir, kSecured);
   Broker open(dir);
-  Mqlb lb(dir, checked_config(secured.port(), open.port(), {{"type", "tcp"}}));
+  Mqlb lb(dir, two_checked_servers(secured.port(), open.port(), {{"type", "tcp"}}));
 
   // Five inters and more: no failure, so no DOWN line.
   CHECK_FALSE(wait_for_event(lb, health_expect::down("mqtt/b1"), Millis(1500)));
@@ -97,10 +80,10 @@ TEST_CASE("an MQTT check with the right user name and password brings the broker
   // Nothing listens on b1's port yet: its checks are refused, and it goes
   // DOWN first, so that UP can only come from checks that logged in.
   const uint16_t b1_port = free_port();
-  Mqlb lb(dir, checked_config(b1_port, open.port(),
-                              {{"type", "mqtt"},
-                               {"username", kSecured.username},
-                               {"password", kSecured.password}}));
+  Mqlb lb(dir, two_checked_servers(b1_port, open.port(),
+                                   {{"type", "mqtt"},
+                                    {"username", kSecured.username},
+                                    {"password", kSecured.password}}));
   const auto down = wait_for_event(lb, health_expect::down("mqtt/b1"), Millis(5000));
   REQUIRE(down);
   INFO(*down);

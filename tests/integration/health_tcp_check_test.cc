@@ -25,22 +25,11 @@ namespace {
 
 nlohmann::json tcp_check_config(uint16_t b1_port, uint16_t b2_port,
                                 const std::string& connect_hex) {
-  nlohmann::json config = basic_config(free_port(), {{"b1", b1_port}, {"b2", b2_port}});
-  config["backends"][0]["check"] = {{"type", "tcp-check"},
-                                    {"tcp-check",
-                                     {"connect", "send-binary " + connect_hex,
-                                      "expect binary " + std::string(kConnackAcceptedHex)}}};
-  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"check", "500ms"}};
-  enable_checks(config, {{"inter", "200ms"}, {"fall", 2}, {"rise", 2}});
-  return config;
-}
-
-size_t count(const std::string& text, std::string_view needle) {
-  size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
+  return two_checked_servers(b1_port, b2_port,
+                             {{"type", "tcp-check"},
+                              {"tcp-check",
+                               {"connect", "send-binary " + connect_hex,
+                                "expect binary " + std::string(kConnackAcceptedHex)}}});
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "support/health.h"
 
+#include "support/net.h"
+
 #include <signal.h>
 
 #include <cctype>
@@ -91,6 +93,22 @@ Frozen::~Frozen() {
 void Frozen::resume() {
   if (frozen_) ::kill(pid_, SIGCONT);
   frozen_ = false;
+}
+
+nlohmann::json two_checked_servers(uint16_t b1_port, uint16_t b2_port,
+                                   const nlohmann::json& check) {
+  nlohmann::json config = basic_config(free_port(), {{"b1", b1_port}, {"b2", b2_port}});
+  config["backends"][0]["check"] = check;
+  config["backends"][0]["timeouts"] = {{"connect", "1s"}, {"check", "500ms"}};
+  enable_checks(config, {{"inter", "200ms"}, {"fall", 2}, {"rise", 2}});
+  return config;
+}
+
+size_t count(const std::string& text, std::string_view needle) {
+  size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++n;
+  return n;
 }
 
 }  // namespace mqlb::test

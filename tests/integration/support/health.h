@@ -73,6 +73,13 @@ inline constexpr char kConnackAcceptedHex[] = "20020000";
 // fall...) on every server of backend `backend`.
 void enable_checks(nlohmann::json& config, const nlohmann::json& options, size_t backend = 0);
 
+// basic_config with b1 and b2, both checked with `check` (a backend "check"
+// object) every 200 ms, fall 2, rise 2, timeout check 500 ms.
+nlohmann::json two_checked_servers(uint16_t b1_port, uint16_t b2_port, const nlohmann::json& check);
+
+// How many times `needle` stands in `text`.
+size_t count(const std::string& text, std::string_view needle);
+
 // mqlb's stderr lines that contain `needle`, in order.
 std::vector<std::string> event_lines(const Mqlb& lb, std::string_view needle);
 // The first stderr line containing `needle`, polled until `timeout`.
