@@ -80,8 +80,12 @@ struct ServerCheck {
   std::optional<Duration> slowstart;
   bool shutdown_sessions_on_down = false;       // "on-marked-down": "shutdown-sessions"
   bool shutdown_backup_sessions_on_up = false;  // "on-marked-up": "shutdown-backup-sessions"
-  OnError on_error = OnError::FailCheck;        // "on-error", HAProxy's default
-  bool ssl = false;                             // "check-ssl"
+  // "observe layer4": failed connections of live traffic count as errors;
+  // error_limit of them in a row (a success resets the count) apply on_error.
+  bool observe = false;
+  uint32_t error_limit = 10;              // "error-limit"
+  OnError on_error = OnError::FailCheck;  // "on-error", HAProxy's default
+  bool ssl = false;                       // "check-ssl"
 
   bool operator==(const ServerCheck&) const = default;
 };

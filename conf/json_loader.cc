@@ -307,6 +307,7 @@ constexpr std::pair<std::string_view, ServerCheck::OnError> kOnErrors[] = {
     {"fail-check", ServerCheck::OnError::FailCheck},
     {"sudden-death", ServerCheck::OnError::SuddenDeath},
     {"mark-down", ServerCheck::OnError::MarkDown}};
+constexpr std::pair<std::string_view, bool> kObserve[] = {{"layer4", true}, {"none", false}};
 constexpr std::pair<std::string_view, bool> kOnMarkedDown[] = {{"shutdown-sessions", true}};
 constexpr std::pair<std::string_view, bool> kOnMarkedUp[] = {{"shutdown-backup-sessions", true}};
 constexpr std::pair<std::string_view, BackendCheck::Type> kCheckTypes[] = {
@@ -327,9 +328,10 @@ std::optional<Duration> read_interval(Reader& r, const Json& v, const std::strin
 
 // The keys of read_server_options().
 const std::vector<std::string_view> kServerOptionKeys = {
-    "weight",     "maxconn",   "backup",         "disabled",     "check",      "inter",
-    "fastinter",  "downinter", "rise",           "fall",         "check-port", "check-addr",
-    "init-state", "slowstart", "on-marked-down", "on-marked-up", "on-error",   "check-ssl"};
+    "weight",       "maxconn",    "backup",     "disabled",  "check",
+    "inter",        "fastinter",  "downinter",  "rise",      "fall",
+    "check-port",   "check-addr", "init-state", "slowstart", "on-marked-down",
+    "on-marked-up", "on-error",   "check-ssl",  "observe",   "error-limit"};
 
 // What a server shares with "default-server": the check options and where
 // the server stands in the balancing. Each one overwrites `s` only when
@@ -372,6 +374,14 @@ void read_server_options(Reader& r, const Json& v, const std::string& path, Serv
   read_choice(r, v, path, "on-marked-up", "on-marked-up action", kOnMarkedUp,
               c.shutdown_backup_sessions_on_up);
   read_choice(r, v, path, "on-error", "on-error action", kOnErrors, c.on_error);
+  if (v.contains("observe") && v["observe"] == "layer7")
+    r.fail(path + ".observe",
+           "'layer7' observes HTTP responses, and mqlb balances TCP: use 'layer4'");
+  else
+    read_choice(r, v, path, "observe", "observe mode", kObserve, c.observe);
+  if (v.contains("error-limit"))
+    if (auto n = r.integer(v["error-limit"], path + ".error-limit", 1, 1'000'000))
+      c.error_limit = uint32_t(*n);
   read_flag(r, v, path, "check-ssl", c.ssl);
 }
 
@@ -380,8 +390,9 @@ void read_server_options(Reader& r, const Json& v, const std::string& path, Serv
 // server's own keys are reported.
 void require_check(Reader& r, const Json& v, const std::string& path, const ServerCheck& c) {
   if (c.enabled || (v.contains("check") && !v["check"].is_boolean())) return;
-  for (const char* key : {"inter", "fastinter", "downinter", "rise", "fall", "check-port",
-                          "check-addr", "init-state", "on-error", "check-ssl"})
+  for (const char* key :
+       {"inter", "fastinter", "downinter", "rise", "fall", "check-port", "check-addr", "init-state",
+        "on-error", "check-ssl", "observe", "error-limit"})
     if (v.contains(key)) r.fail(Reader::join(path, key), "needs \"check\": true");
 }
 

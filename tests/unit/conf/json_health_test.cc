@@ -130,7 +130,7 @@ TEST_CASE("every server check key loads", "[json_loader][health]") {
     "check-port": 8080, "check-addr": "10.0.0.9", "init-state": "fully-down",
     "slowstart": "1m", "on-marked-down": "shutdown-sessions",
     "on-marked-up": "shutdown-backup-sessions", "on-error": "sudden-death",
-    "check-ssl": true, "verify": "none"
+    "check-ssl": true, "verify": "none", "observe": "layer4", "error-limit": 4
   })")));
   const ServerCheck& k = c.backends[0].servers[0].check;
   CHECK(k.enabled);
@@ -146,6 +146,8 @@ TEST_CASE("every server check key loads", "[json_loader][health]") {
   CHECK(k.shutdown_sessions_on_down);
   CHECK(k.shutdown_backup_sessions_on_up);
   CHECK(k.on_error == ServerCheck::OnError::SuddenDeath);
+  CHECK(k.observe);
+  CHECK(k.error_limit == 4);
   CHECK(k.ssl);
   CHECK_FALSE(c.backends[0].servers[0].tls.enabled);  // checks over TLS, traffic plain
   CHECK_FALSE(c.backends[0].servers[0].tls.verify);
@@ -222,6 +224,8 @@ TEST_CASE("health checks are off by default, with HAProxy's values", "[json_load
   CHECK_FALSE(k.shutdown_sessions_on_down);
   CHECK_FALSE(k.shutdown_backup_sessions_on_up);
   CHECK(k.on_error == ServerCheck::OnError::FailCheck);
+  CHECK_FALSE(k.observe);
+  CHECK(k.error_limit == 10);
   CHECK_FALSE(k.ssl);
   const BackendCheck& b = c.backends[0].check;
   CHECK(b.type == BackendCheck::Type::Tcp);
@@ -378,14 +382,21 @@ TEST_CASE("bad server check values are refused with what is expected",
   refused_with(checked({{"on-error", "retry"}}), s0 + "on-error",
                "unknown on-error action 'retry' (fastinter, fail-check, sudden-death, mark-down)");
   refused_with(checked({{"check-ssl", 1}}), s0 + "check-ssl", "must be true or false, got 1");
+  refused_with(checked({{"observe", "layer7"}}), s0 + "observe",
+               "'layer7' observes HTTP responses, and mqlb balances TCP: use 'layer4'");
+  refused_with(checked({{"observe", "layer3"}}), s0 + "observe",
+               "unknown observe mode 'layer3' (layer4, none)");
+  refused_with(checked({{"error-limit", 0}}), s0 + "error-limit", "must be 1..1000000, got 0");
   // check-ssl uses the server's TLS settings: verify required needs a CA.
   refused_with(checked({{"check-ssl", true}}), s0 + "ca-file",
                "is required to verify the server's certificate (or set \"verify\": \"none\")");
-  refused_with(checked({{"check-interval", "2s"}}), s0 + "check-interval",
-               "unknown key (expected one of: weight, maxconn, backup, disabled, check, inter, "
-               "fastinter, downinter, rise, fall, check-port, check-addr, init-state, slowstart, "
-               "on-marked-down, on-marked-up, on-error, check-ssl, name, address, port, ssl, "
-               "verify, ca-file, sni, crt)");
+  refused_with(
+      checked({{"check-interval", "2s"}}), s0 + "check-interval",
+      "unknown key (expected one of: weight, maxconn, backup, disabled, check, inter, "
+      "fastinter, downinter, rise, fall, check-port, check-addr, init-state, slowstart, "
+      "on-marked-down, on-marked-up, on-error, check-ssl, observe, error-limit, name, address, "
+      "port, ssl, "
+      "verify, ca-file, sni, crt)");
 }
 
 TEST_CASE("check options on a server that does not check are refused by name",
@@ -433,7 +444,7 @@ TEST_CASE("bad default-server values are reported once, at the default-server",
   refused_with(doc, "defaults.default-server.address",
                "unknown key (expected one of: weight, maxconn, backup, disabled, check, inter, "
                "fastinter, downinter, rise, fall, check-port, check-addr, init-state, slowstart, "
-               "on-marked-down, on-marked-up, on-error, check-ssl)");
+               "on-marked-down, on-marked-up, on-error, check-ssl, observe, error-limit)");
   doc["defaults"] = {{"default-server", {{"on-error", "explode"}}}};
   refused_with(doc, "defaults.default-server.on-error",
                "unknown on-error action 'explode' (fastinter, fail-check, sudden-death, "
