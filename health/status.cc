@@ -13,6 +13,8 @@ Names names(Status s) {
   switch (s) {
     case Status::Unknown:
       return {"UNK", "Unknown"};
+    case Status::Hana:
+      return {"HANA", "Health analyze"};
     case Status::SockErr:
       return {"SOCKERR", "Socket error"};
     case Status::L4Ok:

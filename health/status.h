@@ -11,6 +11,7 @@ namespace mqlb::health {
 // The statuses a TCP, tcp-check or MQTT check can end with, in HAProxy's order.
 enum class Status {
   Unknown,  // UNK: no check has finished yet
+  Hana,     // HANA: live traffic reached error-limit ("observe layer4"); not a check
   SockErr,  // SOCKERR: an I/O error after the connection was established
   L4Ok,
   L4Tout,

@@ -426,7 +426,7 @@ Action TcpCheckRun::advance() {
       input_.clear();
       read_ = 0;
       eof_ = false;
-      return action::Connect{c->port, c->ssl, c->implicit};
+      return action::Connect{c->port, over_tls(*c)};
     }
     if (const auto* s = std::get_if<SendRule>(&rule.what)) {
       phase_ = Phase::Sending;
@@ -537,7 +537,7 @@ Action TcpCheckRun::success() {
   if (rules_->rules.empty()) return finish({Status::L7Ok, info, {}, 0});
   const Rule& last = rules_->rules.back();
   if (const auto* c = std::get_if<ConnectRule>(&last.what)) {
-    return finish({c->ssl ? Status::L6Ok : Status::L4Ok, c->implicit ? "" : info, {}, -1});
+    return finish({over_tls(*c) ? Status::L6Ok : Status::L4Ok, c->implicit ? "" : info, {}, -1});
   }
   return finish({Status::L7Ok, info, {}, 0});
 }

@@ -83,9 +83,8 @@ Ruleset mqtt_rules(const ConnectPacket& connect);
 // What the adapter does next.
 namespace action {
 struct Connect {
-  uint16_t port = 0;         // 0: the server's check port
-  bool ssl = false;          // TLS before on_connected()
-  bool use_defaults = true;  // the implicit connect: the server's check-ssl also applies
+  uint16_t port = 0;  // 0: the server's check port
+  bool ssl = false;   // TLS before on_connected(): `connect ssl`, or check-ssl
 };
 struct Send {
   std::string bytes;  // write them, then on_sent()
@@ -103,7 +102,10 @@ using Action = std::variant<action::Connect, action::Send, action::Expect, actio
 // the same Done.
 class TcpCheckRun {
  public:
-  explicit TcpCheckRun(const Ruleset& rules) : rules_(&rules) {}
+  // `check_ssl`: the server's check-ssl, which puts the implicit connect
+  // (the only one of a tcp or mqtt check) over TLS.
+  explicit TcpCheckRun(const Ruleset& rules, bool check_ssl = false)
+      : rules_(&rules), check_ssl_(check_ssl) {}
 
   Action start();
   Action on_connected();                           // TCP (and TLS, if asked) established
@@ -127,7 +129,10 @@ class TcpCheckRun {
   Action fail(Status s, std::string info);
   std::string step_suffix() const;  // " at step 3 of tcp-check (expect ...)"
 
+  bool over_tls(const ConnectRule& c) const { return c.ssl || (c.implicit && check_ssl_); }
+
   const Ruleset* rules_;
+  bool check_ssl_;
   size_t pos_ = 0;
   Phase phase_ = Phase::Idle;
   std::string input_;  // HAProxy's check->bi

@@ -1,8 +1,10 @@
 #include "lb/health_checks.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "health/hysteresis.h"
 #include "health/server_health.h"
@@ -10,6 +12,7 @@
 #include "health/tcp_check.h"
 #include "lb/access_log.h"
 #include "lb/worker.h"
+#include "tls/stream.h"
 
 namespace mqlb::lb {
 namespace {
@@ -21,20 +24,52 @@ Level level_of(int syslog_level) {
 }  // namespace
 
 // One check's connection. Freed in its close callback; a check that ends
-// (or a checker that closes) detaches it first.
-struct HealthChecks::Probe {
+// (or a checker that closes) detaches it first. Over TLS its tls::Stream
+// reads from `in` (what on_read received) and writes to `out` (flushed with
+// uv_write after each call): a check moves a few hundred bytes, so the
+// copies cost nothing, and the Stream stays the one the sessions use.
+struct HealthChecks::Probe final : tls::Transport {
   uv_tcp_t tcp{};
   uv_connect_t connect{};
-  uv_write_t write{};
-  std::string out;  // the bytes being written
   Checker* checker = nullptr;
   bool reading = false;
+  std::unique_ptr<tls::Stream> tls;
+  bool handshaking = false;
+  std::string in;  // TLS: received, not yet read by OpenSSL
+  bool in_eof = false;
+  std::string out;  // TLS: records to write
+
+  ssize_t tls_recv(char* buf, size_t n) override {
+    if (in.empty()) {
+      if (in_eof) return 0;
+      errno = EAGAIN;
+      return -1;
+    }
+    n = std::min(n, in.size());
+    std::memcpy(buf, in.data(), n);
+    in.erase(0, n);
+    return static_cast<ssize_t>(n);
+  }
+  bool tls_send(const char* data, size_t n) override {
+    out.append(data, n);
+    return true;
+  }
 
   void close() {
     checker = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp),
              [](uv_handle_t* h) { delete static_cast<Probe*>(h->data); });
   }
+};
+
+// One write of a probe; `sent`: the rule set's send, which on_sent() ends
+// (TLS handshake records are not). Freed in its callback, which runs
+// (with UV_ECANCELED) before the probe's close callback.
+struct HealthChecks::Write {
+  uv_write_t req{};
+  Probe* probe = nullptr;
+  std::string bytes;
+  bool sent = false;
 };
 
 struct HealthChecks::Checker {
@@ -55,6 +90,8 @@ struct HealthChecks::Checker {
     if (!health.up()) server.state->set_health(Health::Down);
     view.state = health.up() ? health::ServerStatus::Up : health::ServerStatus::Down;
     view.effective_weight = server.conf.weight;
+    view.since_unix_ms = unix_now_ms();
+    server.state->set_check_view(view);
   }
 
   void start(conf::Duration first) {
@@ -76,7 +113,9 @@ struct HealthChecks::Checker {
 
   static void on_timer(uv_timer_t* t) noexcept {
     auto* c = static_cast<Checker*>(t->data);
-    if (c->run)
+    if (c->run && c->probe && c->probe->handshaking)
+      c->act(c->run->on_tls_timeout());
+    else if (c->run)
       c->act(c->run->on_timeout());  // timeout check
     else
       c->begin();
@@ -85,7 +124,7 @@ struct HealthChecks::Checker {
   uint64_t now() const { return uv_now(owner.loop_); }
 
   void begin() {
-    run.emplace(*server.check);
+    run.emplace(*server.check, check.ssl);
     started = now();
     // HAProxy: timeout check bounds the answer, the connect is bounded by
     // timeout connect; one deadline here, timeout check else inter.
@@ -101,23 +140,22 @@ struct HealthChecks::Checker {
     } else if (auto* s = std::get_if<health::action::Send>(&a)) {
       send(std::move(s->bytes));
     } else if (std::holds_alternative<health::action::Expect>(a)) {
-      if (probe && !probe->reading) {
-        probe->reading = true;
-        uv_read_start(reinterpret_cast<uv_stream_t*>(&probe->tcp), on_alloc, on_read);
-      }
+      start_reading();  // over TLS it reads already: nothing to do
     } else {
       finish(std::get<health::action::Done>(a).result);
     }
   }
 
+  void start_reading() {
+    if (!probe || probe->reading) return;
+    probe->reading = true;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&probe->tcp), on_alloc, on_read);
+  }
+
   void connect(const health::action::Connect& c) {
     if (probe) probe->close();
-    if (c.ssl || (c.use_defaults && check.ssl)) {
-      probe = nullptr;
-      act(run->on_tls_error("check-ssl is not supported yet"));
-      return;
-    }
     probe = new Probe;
+    probe->handshaking = c.ssl;  // TLS from the connect on
     probe->checker = this;
     uv_tcp_init(owner.loop_, &probe->tcp);
     probe->tcp.data = probe;
@@ -140,27 +178,102 @@ struct HealthChecks::Checker {
     if (!c || c->probe != p || !c->run) return;  // let go meanwhile
     if (status < 0)
       c->act(c->run->on_connect_error(std::strerror(-status)));
+    else if (p->handshaking)
+      c->start_tls();
     else
       c->act(c->run->on_connected());
   }
 
+  // check-ssl or `connect ssl`: the handshake, with the server's TLS settings.
+  void start_tls() {
+    SSL* ssl = server.check_tls ? server.check_tls->new_ssl() : nullptr;
+    if (!ssl) {
+      act(run->on_tls_error("cannot create a TLS connection"));
+      return;
+    }
+    probe->tls = std::make_unique<tls::Stream>(ssl, *probe);
+    start_reading();
+    pump_tls();
+  }
+
+  // Moves the TLS connection on after bytes arrived: the handshake, then
+  // every decrypted byte to the rule set (which keeps what it does not
+  // expect yet, as the plain path's socket would).
+  void pump_tls() {
+    Probe* p = probe;
+    if (p->handshaking) {
+      const tls::Stream::Status st = p->tls->handshake();
+      flush_tls();
+      if (st == tls::Stream::Status::WantIo) return;
+      p->handshaking = false;
+      if (st != tls::Stream::Status::Done) {
+        act(run->on_tls_error(p->tls->reason().empty() ? "Connection closed during SSL handshake"
+                                                       : p->tls->reason()));
+        return;
+      }
+      act(run->on_connected());
+    }
+    char buf[4096];
+    while (probe == p && run && !p->handshaking) {
+      size_t got = 0;
+      switch (p->tls->read(buf, sizeof buf, got)) {
+        case tls::Stream::Status::Done:
+          act(run->on_data({buf, got}));
+          continue;
+        case tls::Stream::Status::WantIo:
+          flush_tls();  // a TLS 1.3 key update or ticket may want an answer
+          return;
+        case tls::Stream::Status::Eof:
+          act(run->on_closed());
+          return;
+        case tls::Stream::Status::Failed:
+          act(run->on_error(p->tls->reason().empty() ? "Connection reset by peer"
+                                                     : p->tls->reason()));
+          return;
+      }
+    }
+  }
+
+  void flush_tls() {
+    if (probe->out.empty()) return;
+    write(std::exchange(probe->out, {}), false);
+  }
+
+  void write(std::string bytes, bool sent) {
+    auto* w = new Write;
+    w->bytes = std::move(bytes);
+    w->sent = sent;
+    w->req.data = w;
+    w->probe = probe;
+    uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
+    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&probe->tcp), &buf, 1, on_write);
+    if (rc != 0) {
+      delete w;
+      act(run->on_error(uv_strerror(rc)));
+    }
+  }
+
   void send(std::string bytes) {
     if (!probe) return;
-    probe->out = std::move(bytes);
-    uv_buf_t buf = uv_buf_init(probe->out.data(), static_cast<unsigned>(probe->out.size()));
-    probe->write.data = probe;
-    int rc =
-        uv_write(&probe->write, reinterpret_cast<uv_stream_t*>(&probe->tcp), &buf, 1, on_write);
-    if (rc != 0) act(run->on_error(uv_strerror(rc)));
+    if (probe->tls) {
+      if (!probe->tls->write(bytes.data(), bytes.size())) {
+        act(run->on_error(probe->tls->reason()));
+        return;
+      }
+      write(std::exchange(probe->out, {}), true);
+      return;
+    }
+    write(std::move(bytes), true);
   }
 
   static void on_write(uv_write_t* req, int status) noexcept {
-    auto* p = static_cast<Probe*>(req->data);
+    std::unique_ptr<Write> w(static_cast<Write*>(req->data));
+    Probe* p = w->probe;
     Checker* c = p->checker;
-    if (!c || c->probe != p || !c->run) return;
+    if (status == UV_ECANCELED || !c || c->probe != p || !c->run) return;
     if (status < 0)
       c->act(c->run->on_error(std::strerror(-status)));
-    else
+    else if (w->sent)
       c->act(c->run->on_sent());
   }
 
@@ -173,6 +286,21 @@ struct HealthChecks::Checker {
     auto* p = static_cast<Probe*>(s->data);
     Checker* c = p->checker;
     if (!c || c->probe != p || !c->run || n == 0) return;
+    if (p->tls && n != UV_EOF && n < 0) {
+      // Connected at layer 4 but not 6: HAProxy's L6RSP.
+      const std::string what = std::strerror(static_cast<int>(-n));
+      c->act(p->handshaking ? c->run->on_tls_error("SSL handshake failure (" + what + ")")
+                            : c->run->on_error(what));
+      return;
+    }
+    if (p->tls) {
+      if (n > 0)
+        p->in.append(buf->base, static_cast<size_t>(n));
+      else
+        p->in_eof = true;
+      c->pump_tls();
+      return;
+    }
     if (n > 0)
       c->act(c->run->on_data({buf->base, static_cast<size_t>(n)}));
     else if (n == UV_EOF)
@@ -186,10 +314,37 @@ struct HealthChecks::Checker {
     if (probe) probe->close();
     probe = nullptr;
     run.reset();
-    const health::CheckResult previous = view.last_check;
+    if (result.ok()) server.state->clear_errors();
     const uint32_t before = health.value();
-    const health::Transition t = health.observe(result.ok());
+    conclude(result, health.observe(result.ok()), before);
+    uv_timer_start(&timer, on_timer,
+                   static_cast<uint64_t>(health::next_interval(health, check).count()), 0);
+  }
+
+  // Live traffic reached error-limit ("observe layer4"): on-error, as
+  // HAProxy's health_adjust applies it, then the next check at fastinter
+  // if that is sooner.
+  void traffic_errors() {
+    if (check.on_error != conf::ServerCheck::OnError::Fastinter) {
+      health::CheckResult result;
+      result.status = health::Status::Hana;
+      result.info = "Detected " + std::to_string(check.error_limit) +
+                    " consecutive errors, last one was: L4 unsuccessful connection";
+      result.duration = std::chrono::milliseconds(-1);  // not a check: no duration printed
+      const uint32_t before = health.value();
+      conclude(result, health.on_traffic_errors(check.on_error), before);
+    }
+    if (check.fastinter && !run &&
+        uv_timer_get_due_in(&timer) > static_cast<uint64_t>(check.fastinter->count()))
+      uv_timer_start(&timer, on_timer, static_cast<uint64_t>(check.fastinter->count()), 0);
+  }
+
+  // A result counted (`t` is what it did to the state): the published
+  // view, option log-health-checks, and the change of state.
+  void conclude(const health::CheckResult& result, health::Transition t, uint32_t before) {
+    const health::CheckResult previous = view.last_check;
     health::record_check(view, result, t, unix_now_ms());
+    server.state->set_check_view(view);
     if (backend.conf.check.log_health_checks &&
         (previous.status != result.status || before != health.value()))
       log_event(Level::Notice,
@@ -198,8 +353,6 @@ struct HealthChecks::Checker {
                 runtime->event_log);
     if (t == health::Transition::WentDown) went_down(result);
     if (t == health::Transition::WentUp) went_up(result);
-    uv_timer_start(&timer, on_timer,
-                   static_cast<uint64_t>(health::next_interval(health, check).count()), 0);
   }
 
   // The log line's facts after a change: the server, why (unless option
@@ -274,6 +427,7 @@ struct HealthChecks::Checker {
     const uint32_t w = health::slowstart_weight(c->server.conf.weight, since, c->check.slowstart);
     c->server.state->set_weight(w);
     c->view.effective_weight = w;
+    c->server.state->set_check_view(c->view);
     if (since >= *c->check.slowstart) uv_timer_stop(t);
     // A heavier server may take waiters now.
     c->backend.state->dispatch(*c->server.state);
@@ -301,6 +455,10 @@ HealthChecks::HealthChecks(uv_loop_t* loop, const std::vector<std::unique_ptr<Wo
 HealthChecks::~HealthChecks() = default;
 
 void HealthChecks::start(std::shared_ptr<const Runtime> rt) {
+  process_ = rt->process;
+  uv_async_init(loop_, &traffic_errors_, on_traffic_errors);
+  traffic_errors_.data = this;
+  process_->traffic_errors.attach(&traffic_errors_);
   std::vector<std::pair<const Backend*, const Server*>> checked;
   for (const auto& b : rt->backends)
     for (const auto& s : b->servers)
@@ -313,10 +471,22 @@ void HealthChecks::start(std::shared_ptr<const Runtime> rt) {
   }
 }
 
+void HealthChecks::on_traffic_errors(uv_async_t* a) noexcept {
+  auto* self = static_cast<HealthChecks*>(a->data);
+  for (const auto& server : self->process_->traffic_errors.take())
+    for (Checker* c : self->checkers_)
+      if (c->server.state == server) c->traffic_errors();
+}
+
 void HealthChecks::close() {
   for (Checker* c : checkers_)
     c->close();
   checkers_.clear();
+  if (process_) {
+    process_->traffic_errors.attach(nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&traffic_errors_), nullptr);
+    process_.reset();
+  }
 }
 
 }  // namespace mqlb::lb

@@ -10,6 +10,9 @@
 //     free slots handed out on UP),
 //   - to the event log in HAProxy 2.6's words,
 //   - and, for on-marked-down / on-marked-up, to every worker's inbox.
+// Workers report servers whose live traffic reached error-limit ("observe
+// layer4") through ProcessState::traffic_errors; on-error applies here.
+// Each result is published as the server's check view (ServerState).
 // Thread: control. Owned by Control; close() before the loop ends.
 
 #include <uv.h>
@@ -41,8 +44,13 @@ class HealthChecks {
  private:
   struct Checker;
   struct Probe;
+  struct Write;
+
+  static void on_traffic_errors(uv_async_t* a) noexcept;
 
   uv_loop_t* loop_;
+  std::shared_ptr<ProcessState> process_;  // set by start()
+  uv_async_t traffic_errors_{};
   const std::vector<std::unique_ptr<Worker>>& workers_;
   std::vector<Checker*> checkers_;  // each frees itself once its handles closed
 };

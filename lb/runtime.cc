@@ -61,14 +61,9 @@ void add_tls_errors(const conf::Config& config, std::vector<conf::Error>& tls_er
 
 // The health check rules of a server with "check", and the address its
 // checks connect to.
-void build_check(const conf::Config& config, const conf::Backend& gb, const conf::Server& gs,
-                 Server& s, std::vector<std::string>& errors) {
+void build_check_rules(const conf::Config& config, const conf::Backend& gb, const conf::Server& gs,
+                       Server& s, std::vector<std::string>& errors) {
   const std::string where = config.file + ": " + json_path(config.backends, gb, "backends");
-  if (gs.check.ssl) {
-    errors.push_back(where + json_path(gb.servers, gs, ".servers") +
-                     ".check-ssl: health checks over TLS are not supported yet");
-    return;
-  }
   std::string why;
   const std::string& host = gs.check.addr.empty() ? gs.address : gs.check.addr;
   if (!resolve(host, gs.check.port ? gs.check.port : gs.port, s.check_addr, why))
@@ -101,6 +96,32 @@ void build_check(const conf::Config& config, const conf::Backend& gb, const conf
       return;
     }
   }
+}
+
+// True when some connect of the rule set is over TLS (check-ssl, or
+// `tcp-check connect ssl`).
+bool checks_over_tls(const health::Ruleset& rules, bool check_ssl) {
+  for (const auto& rule : rules.rules)
+    if (const auto* c = std::get_if<health::ConnectRule>(&rule.what))
+      if (c->ssl || (check_ssl && c->implicit)) return true;
+  return false;
+}
+
+void build_check(const conf::Config& config, const conf::Backend& gb, const conf::Server& gs,
+                 Server& s, std::vector<std::string>& errors) {
+  build_check_rules(config, gb, gs, s, errors);
+  if (!s.check || !checks_over_tls(*s.check, gs.check.ssl)) return;
+  // Checks over TLS use the server's TLS settings, whether or not its
+  // traffic is TLS too (HAProxy's check-ssl).
+  if (s.tls) {
+    s.check_tls = s.tls;
+    return;
+  }
+  std::vector<conf::Error> tls_errors;
+  s.check_tls = tls::ClientContext::build(
+      gs.tls, json_path(config.backends, gb, "backends") + json_path(gb.servers, gs, ".servers"),
+      tls_errors);
+  add_tls_errors(config, tls_errors, errors);
 }
 
 }  // namespace
@@ -190,7 +211,6 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
       if (!resolve(gs.address, gs.port, s->addr, why))
         errors.push_back("backend '" + gb.name + "', server '" + gs.name +
                          "': could not resolve address '" + gs.address + "': " + why);
-      if (gs.check.enabled) build_check(config, gb, gs, *s, errors);
       if (gs.tls.enabled) {
         std::vector<conf::Error> tls_errors;
         s->tls = tls::ClientContext::build(
@@ -199,6 +219,7 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
             tls_errors);
         add_tls_errors(config, tls_errors, errors);
       }
+      if (gs.check.enabled) build_check(config, gb, gs, *s, errors);
       b->servers.push_back(std::move(s));
     }
     rt->backends.push_back(std::move(b));

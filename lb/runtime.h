@@ -32,6 +32,9 @@ struct Server {
   // check-port, else the server's address and port).
   std::shared_ptr<const health::Ruleset> check;
   sockaddr_storage check_addr{};
+  // Checks over TLS (check-ssl, `tcp-check connect ssl`): the server's TLS
+  // settings, the same context as `tls` when its traffic is TLS too.
+  std::shared_ptr<const tls::ClientContext> check_tls;
 };
 
 // Thread: any; pick caches are per worker.

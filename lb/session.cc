@@ -248,6 +248,7 @@ void Session::connect() {
 }
 
 void Session::connected() {
+  if (!server_side_.tls) observe_connect(true);
   if (server_->tls && !server_side_.tls) {
     // TLS to the server: the handshake is part of connecting (timeout
     // connect), and what the client sent so far waits in plaintext.
@@ -430,8 +431,16 @@ bool Session::transmit(Side& to, const char* data, size_t n) {
   return true;
 }
 
+void Session::observe_connect(bool ok) {
+  const conf::ServerCheck& check = server_->conf.check;
+  if (check.observe && server_->state->observe_connect(ok, check.error_limit))
+    runtime_->process->traffic_errors.report(server_->state);
+}
+
 void Session::connect_failed(Termination t) {
   close_socket(server_side_);
+  // A local shortage (descriptors, memory) says nothing about the server.
+  if (t != Termination::ResourceConnect) observe_connect(false);
   server_totals_->connect_errors.add();
   backend().state->totals.at(worker_.index()).connect_errors.add();
   if (retries_ >= backend().conf.retries || t == Termination::ResourceConnect) {

@@ -127,6 +127,8 @@ class Session {
   void connect();
   void connected();
   void connect_failed(Termination t);
+  // "observe layer4": counts the attempt toward the server's error-limit.
+  void observe_connect(bool ok);
   void close_socket(Side& side);
   void redispatch_or_wait();
   void relay_start();

@@ -1,5 +1,7 @@
 #include "lb/state.h"
 
+#include <utility>
+
 #include "tls/ticket_keys.h"
 
 namespace mqlb::lb {
@@ -48,6 +50,33 @@ ServerState::ServerState(std::shared_ptr<BackendState> b, std::string id, std::s
       id(std::move(id)),
       address(std::move(address)),
       totals(workers) {}
+
+void ServerState::set_check_view(const health::ServerHealthView& v) {
+  std::lock_guard lock(view_mutex_);
+  view_ = v;
+}
+
+health::ServerHealthView ServerState::check_view() const {
+  std::lock_guard lock(view_mutex_);
+  return view_;
+}
+
+void TrafficErrors::attach(uv_async_t* wake) {
+  std::lock_guard lock(mutex_);
+  wake_ = wake;
+}
+
+void TrafficErrors::report(std::shared_ptr<ServerState> server) {
+  std::lock_guard lock(mutex_);
+  if (!wake_) return;  // no checks running: nothing would read it
+  pending_.push_back(std::move(server));
+  uv_async_send(wake_);
+}
+
+std::vector<std::shared_ptr<ServerState>> TrafficErrors::take() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(pending_, {});
+}
 
 void ServerState::set_health(Health h) {
   health_.store(h, std::memory_order_release);

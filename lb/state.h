@@ -12,12 +12,17 @@
 //                  that worker alone and summed when read;
 //   plain atomics  state set by the control thread (health, admin, weight).
 
+#include <uv.h>
+
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
+
+#include "health/server_health.h"
 
 namespace mqlb::tls {
 class TicketKeys;
@@ -191,10 +196,35 @@ class ServerState {
   // Frees a slot; the oldest waiter for this server or its backend gets it.
   void release();
 
+  // "observe layer4": one live connection attempt to this server, made by
+  // a worker. True for the failure that makes `limit` in a row; the count
+  // then starts over (HAProxy's consecutive_errors). The common case, a
+  // success with no errors counted, writes nothing.
+  bool observe_connect(bool ok, uint32_t limit) {
+    if (ok) {
+      if (consecutive_errors_.load(std::memory_order_relaxed) != 0)
+        consecutive_errors_.store(0, std::memory_order_relaxed);
+      return false;
+    }
+    if (consecutive_errors_.fetch_add(1, std::memory_order_relaxed) + 1 != limit) return false;
+    consecutive_errors_.store(0, std::memory_order_relaxed);
+    return true;
+  }
+  // A passing health check forgets the errors, as in HAProxy.
+  void clear_errors() { consecutive_errors_.store(0, std::memory_order_relaxed); }
+
+  // What the health checks know about this server, for the API and the
+  // metrics: written by the control thread after each check, read by anyone.
+  void set_check_view(const health::ServerHealthView& v);
+  health::ServerHealthView check_view() const;
+
  private:
   std::atomic<Health> health_{Health::Up};
   std::atomic<AdminState> admin_{AdminState::Ready};
   std::atomic<uint32_t> weight_{1};
+  std::atomic<uint32_t> consecutive_errors_{0};
+  mutable std::mutex view_mutex_;  // never taken on a worker
+  health::ServerHealthView view_;
 };
 
 // Thread: any.
@@ -251,10 +281,29 @@ class FrontendState {
   PerWorker<Totals> totals;
 };
 
+// Servers whose live traffic reached error-limit ("observe layer4"): the
+// worker that counted the last error reports it here, and the health checks
+// on the control thread, woken through their uv_async_t, apply on-error.
+// Thread: any; rare (one report per error-limit failed connections).
+class TrafficErrors {
+ public:
+  // Control thread: where reports wake it; null stops the wake-ups (before
+  // the handle closes).
+  void attach(uv_async_t* wake);
+  void report(std::shared_ptr<ServerState> server);
+  std::vector<std::shared_ptr<ServerState>> take();
+
+ private:
+  std::mutex mutex_;
+  uv_async_t* wake_ = nullptr;
+  std::vector<std::shared_ptr<ServerState>> pending_;
+};
+
 // Thread: any.
 class ProcessState {
  public:
   explicit ProcessState(unsigned workers) : totals(workers) {}
+  TrafficErrors traffic_errors;
   Gauge active;  // sessions of the whole process
   PerWorker<Totals> totals;
   // Listeners paused because the process or their frontend is full; a

@@ -513,5 +513,28 @@ TEST_CASE("bad backend check values are refused with what is expected",
                "expected a time such as 500ms, 5s, 2m (units us ms s m h d), got '-2s'");
 }
 
+TEST_CASE("a tcp-check that connects with ssl lets servers give their TLS keys",
+          "[json_loader][health]") {
+  Json doc = backend_check(
+      {{"type", "tcp-check"}, {"tcp-check", {"connect port 8883 ssl", "expect binary 2002"}}});
+  doc["backends"][0]["servers"][0].update(
+      {{"check", true}, {"ca-file", "/etc/mqlb/ca.pem"}, {"sni", "broker.test"}});
+  const Config c = loads(doc);
+  const Server& s = c.backends[0].servers[0];
+  CHECK_FALSE(s.tls.enabled);  // the traffic stays plain
+  CHECK(s.tls.ca_file == "/etc/mqlb/ca.pem");
+  CHECK(s.tls.sni == "broker.test");
+
+  // Verifying needs the CA then too.
+  doc["backends"][0]["servers"][0].erase("ca-file");
+  refused_with(doc, "backends[0].servers[0].ca-file",
+               "is required to verify the server's certificate (or set \"verify\": \"none\")");
+  // "ssl" in a comment is not the option.
+  Json plain =
+      backend_check({{"type", "tcp-check"}, {"tcp-check", {"connect port 8883 comment ssl soon"}}});
+  plain["backends"][0]["servers"][0].update({{"check", true}, {"sni", "broker.test"}});
+  refused_with(plain, "backends[0].servers[0].sni", "needs \"ssl\": true");
+}
+
 }  // namespace
 }  // namespace mqlb::conf

@@ -31,6 +31,20 @@ TEST_CASE("a server DOWN after a refused connect", "[health]") {
   CHECK(state_change_level(false, true) == kLogNotice);
 }
 
+TEST_CASE("a server DOWN after live traffic reached error-limit", "[health]") {
+  // HAProxy's health_adjust: status HANA, no code, no duration (-1).
+  const CheckResult r{Status::Hana,
+                      "Detected 10 consecutive errors, last one was: L4 unsuccessful connection",
+                      milliseconds(-1)};
+  StateChange c = change("b1", false, &r);
+  c.active_servers = 1;
+  c.sessions_active = 4;
+  CHECK(format_state_change(c) ==
+        "Server mqtt/b1 is DOWN, reason: Health analyze, info: \"Detected 10 consecutive errors, "
+        "last one was: L4 unsuccessful connection\". 1 active and 0 backup servers left. 4 "
+        "sessions active, 0 requeued, 0 remaining in queue.");
+}
+
 TEST_CASE("a server UP after an MQTT check", "[health]") {
   const CheckResult r{Status::L7Ok, "", milliseconds(1), 0};
   StateChange c = change("b1", true, &r);

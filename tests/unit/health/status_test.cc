@@ -14,6 +14,7 @@ TEST_CASE("each status has HAProxy's name and description", "[health]") {
   };
   const Row rows[] = {
       {Status::Unknown, "UNK", "Unknown"},
+      {Status::Hana, "HANA", "Health analyze"},
       {Status::SockErr, "SOCKERR", "Socket error"},
       {Status::L4Ok, "L4OK", "Layer4 check passed"},
       {Status::L4Tout, "L4TOUT", "Layer4 timeout"},
@@ -49,6 +50,8 @@ TEST_CASE("only the OK statuses pass and only L7OK and L7STS print a code", "[he
   CHECK(reports_code(Status::L7Ok));
   CHECK(reports_code(Status::L7Sts));
   CHECK_FALSE(reports_code(Status::L7Rsp));
+  CHECK_FALSE(reports_code(Status::Hana));  // before HAProxy's L57DATA
+  CHECK_FALSE(of(Status::Hana).ok());
   CHECK_FALSE(reports_code(Status::L7Tout));
   CHECK_FALSE(reports_code(Status::L4Ok));
 }

@@ -64,7 +64,6 @@ struct OperatorsRun {
     REQUIRE(c != nullptr);
     CHECK(c->port == 0);
     CHECK_FALSE(c->ssl);
-    CHECK_FALSE(c->use_defaults);
     CHECK(hex(sent(run.on_connected())) == kTheirConnect);
     REQUIRE(waiting(run.on_sent()));
   }
@@ -320,11 +319,40 @@ TEST_CASE("an I/O error once connected is a socket error", "[health]") {
   CHECK(r.info == "Connection reset by peer at step 3 of tcp-check (expect binary '20020000')");
 }
 
+TEST_CASE("check-ssl puts the implicit connect over TLS: L6OK, or L6RSP and L6TOUT", "[health]") {
+  const Ruleset set = tcp_rules();
+  TcpCheckRun ok(set, true);
+  CHECK(std::get<action::Connect>(ok.start()).ssl);
+  const auto r = done(ok.on_connected());
+  CHECK(r.status == Status::L6Ok);
+  CHECK(r.info.empty());
+
+  TcpCheckRun refused(set, true);
+  refused.start();
+  const auto f = done(refused.on_tls_error("unsupported protocol"));
+  CHECK(f.status == Status::L6Rsp);
+  CHECK(f.info == "unsupported protocol");
+
+  TcpCheckRun slow(set, true);
+  slow.start();
+  CHECK(done(slow.on_tls_timeout()).status == Status::L6Tout);
+
+  // An explicit connect without "ssl" stays plain under check-ssl, as in
+  // HAProxy (only the implicit connect and "connect default" take it).
+  const Ruleset explicit_plain = tcp_check_rules(rules({"connect port 1883"}));
+  TcpCheckRun plain(explicit_plain, true);
+  CHECK_FALSE(std::get<action::Connect>(plain.start()).ssl);
+  const Ruleset explicit_tls = tcp_check_rules(rules({"connect port 8883 ssl"}));
+  TcpCheckRun tls(explicit_tls);
+  CHECK(std::get<action::Connect>(tls.start()).ssl);
+  CHECK(done(tls.on_connected()).status == Status::L6Ok);
+}
+
 TEST_CASE("the plain TCP check is a connect: L4OK, or the error alone", "[health]") {
   const Ruleset set = tcp_rules();
   TcpCheckRun ok(set);
   const auto c = ok.start();
-  CHECK(std::get<action::Connect>(c).use_defaults);
+  CHECK_FALSE(std::get<action::Connect>(c).ssl);
   const auto r = done(ok.on_connected());
   CHECK(r.status == Status::L4Ok);
   CHECK(r.info.empty());
