@@ -307,5 +307,63 @@ TEST_CASE("no slot stays free while someone waits, under two threads", "[state]"
   CHECK(backend->queued() == 0);
 }
 
+TEST_CASE("observed connect errors report once per error-limit in a row", "[state]") {
+  auto backend = std::make_shared<BackendState>("mqtt", 1);
+  ServerState s(backend, "mqtt/b1", "127.0.0.1:1883", 1);
+  CHECK_FALSE(s.observe_connect(false, 3));
+  CHECK_FALSE(s.observe_connect(false, 3));
+  CHECK(s.observe_connect(false, 3));  // the third in a row
+  // The count started over: three more to the next report.
+  CHECK_FALSE(s.observe_connect(false, 3));
+  CHECK_FALSE(s.observe_connect(false, 3));
+  // A success between them resets it.
+  CHECK_FALSE(s.observe_connect(true, 3));
+  CHECK_FALSE(s.observe_connect(false, 3));
+  CHECK_FALSE(s.observe_connect(false, 3));
+  s.clear_errors();  // as a passing check does
+  CHECK_FALSE(s.observe_connect(false, 3));
+  CHECK_FALSE(s.observe_connect(false, 3));
+  CHECK(s.observe_connect(false, 3));
+}
+
+TEST_CASE("traffic error reports wait for the control thread, and none without one", "[state]") {
+  auto backend = std::make_shared<BackendState>("mqtt", 1);
+  auto b1 = std::make_shared<ServerState>(backend, "mqtt/b1", "127.0.0.1:1883", 1);
+  TrafficErrors errors;
+  errors.report(b1);  // no checks attached: dropped
+  CHECK(errors.take().empty());
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  uv_async_t wake;
+  int woken = 0;
+  wake.data = &woken;
+  uv_async_init(&loop, &wake, [](uv_async_t* a) { ++*static_cast<int*>(a->data); });
+  errors.attach(&wake);
+  errors.report(b1);
+  errors.report(b1);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  CHECK(woken == 1);  // coalesced
+  CHECK(errors.take() == std::vector<std::shared_ptr<ServerState>>{b1, b1});
+  CHECK(errors.take().empty());
+  errors.attach(nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake), nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+}
+
+TEST_CASE("a server's check view is what the checks published last", "[state]") {
+  auto backend = std::make_shared<BackendState>("mqtt", 1);
+  ServerState s(backend, "mqtt/b1", "127.0.0.1:1883", 1);
+  CHECK(s.check_view() == health::ServerHealthView{});
+  health::ServerHealthView v;
+  v.state = health::ServerStatus::Down;
+  v.last_check = {health::Status::L4Con, "Connection refused", std::chrono::milliseconds(2)};
+  v.consecutive_failures = 3;
+  v.down_transitions = 1;
+  s.set_check_view(v);
+  CHECK(s.check_view() == v);
+}
+
 }  // namespace
 }  // namespace mqlb::lb
