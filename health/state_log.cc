@@ -67,11 +67,11 @@ int state_change_level(bool up, bool was_stopping_or_draining) {
   return was_stopping_or_draining ? kLogNotice : kLogAlert;
 }
 
-std::string format_no_server(std::string_view backend, std::string_view proxy_type) {
+std::string format_no_server(std::string_view backend, std::string_view proxy_type, bool quoted) {
   std::string out(proxy_type);
-  out += ' ';
+  out += quoted ? " '" : " ";
   out += backend;
-  out += " has no server available!";
+  out += quoted ? "' has no server available!" : " has no server available!";
   return out;
 }
 

@@ -42,9 +42,12 @@ std::string format_state_change(const StateChange& c);
 // kLogAlert for DOWN unless the server was stopping or draining (kLogNotice); UP: kLogNotice.
 int state_change_level(bool up, bool was_stopping_or_draining);
 
-// "backend mqtt has no server available!" (kLogEmerg). `proxy_type` is
-// HAProxy's proxy_type_str: "backend", or "proxy" for a listen section.
-std::string format_no_server(std::string_view backend, std::string_view proxy_type = "backend");
+// "backend mqtt has no server available!" (kLogEmerg, to syslog). `proxy_type`
+// is HAProxy's proxy_type_str: "backend", or "proxy" for a listen section.
+// `quoted`: "backend 'mqtt' has no server available!", the ALERT HAProxy
+// prints on stderr at the same moment.
+std::string format_no_server(std::string_view backend, std::string_view proxy_type = "backend",
+                             bool quoted = false);
 
 // "Health check for server mqtt/b1 succeeded, reason: Layer7 check passed,
 // code: 0, check duration: 1ms, status: 3/3 UP." (kLogNotice). HAProxy writes

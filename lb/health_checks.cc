@@ -384,7 +384,9 @@ struct HealthChecks::Checker {
     log_event(level_of(health::state_change_level(false, false)),
               health::format_state_change(change), runtime->event_log);
     if (change.active_servers == 0 && change.backup_servers == 0)
-      log_event(level_of(health::kLogEmerg), health::format_no_server(backend.conf.name),
+      log_event(level_of(health::kLogAlert),
+                health::format_no_server(backend.conf.name, "backend", true),
+                level_of(health::kLogEmerg), health::format_no_server(backend.conf.name),
                 runtime->event_log);
     if (check.shutdown_sessions_on_down)
       for (const auto& w : owner.workers_)

@@ -4,6 +4,7 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -131,7 +132,10 @@ struct StreamWriter::State {
   bool ensure_thread(const std::shared_ptr<State>& self) {
     if (thread.joinable()) return true;
     try {
-      thread = std::thread([self] { self->run(); });
+      thread = std::thread([self] {
+        pthread_setname_np(pthread_self(), "mqlb-log");
+        self->run();
+      });
     } catch (const std::system_error&) {
       return false;
     }
@@ -504,9 +508,14 @@ void flush_thread_logs() {
 }
 
 void log_event(Level level, std::string_view text, const LogSinks& sinks) {
+  log_event(level, text, level, text, sinks);
+}
+
+void log_event(Level stderr_level, std::string_view stderr_text, Level syslog_level,
+               std::string_view syslog_text, const LogSinks& sinks) {
   static constexpr std::string_view kTags[] = {"[EMERG]",   "[ALERT]",  "[CRIT]", "[ERR]",
                                                "[WARNING]", "[NOTICE]", "[INFO]", "[DEBUG]"};
-  const std::string_view tag = kTags[static_cast<int>(level)];
+  const std::string_view tag = kTags[static_cast<int>(stderr_level)];
   ThreadLogs* logs = thread_logs();
   std::string own;
   std::string& line = logs ? logs->scratch : own;
@@ -517,7 +526,7 @@ void log_event(Level level, std::string_view text, const LogSinks& sinks) {
   line += " (";
   append_number(line, cached_pid());
   line += ") : ";
-  line += text;
+  line += stderr_text;
   if (logs) {
     logs->add_line(2, line);
   } else {
@@ -525,7 +534,7 @@ void log_event(Level level, std::string_view text, const LogSinks& sinks) {
     stream_writer().push(2, line);
   }
   for (const auto& s : sinks)
-    if (s->is_syslog()) s->write(text, level);
+    if (s->is_syslog()) s->write(syslog_text, syslog_level);
   // Not flush_thread_logs(): logging an event does not make a thread batch.
   if (logs) logs->flush();
 }

@@ -72,6 +72,11 @@ std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid);
 // Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` that
 // are syslog. Flushes the calling thread's logs: events are never delayed.
 void log_event(Level level, std::string_view text, const LogSinks& syslog_sinks = {});
+// HAProxy words some events differently on stderr (ha_alert) than in syslog
+// (send_log), at another level: "backend 'mqtt' has no server available!" is
+// an ALERT there and "backend mqtt has no server available!" an EMERG here.
+void log_event(Level stderr_level, std::string_view stderr_text, Level syslog_level,
+               std::string_view syslog_text, const LogSinks& syslog_sinks);
 
 // Flushes the calling thread's logs and what the writer thread still holds,
 // and stops it; call before exit. Bounded (2 s): a stdout nobody reads does

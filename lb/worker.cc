@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -85,6 +86,8 @@ std::string Worker::bind_all() {
 
 void Worker::start() {
   thread_ = std::thread([this] {
+    // "mqlb-worker-0" in top -H, ps -L and /proc/PID/task/*/comm (15 bytes at most).
+    pthread_setname_np(pthread_self(), ("mqlb-worker-" + std::to_string(index_)).c_str());
     run();
     flush_thread_logs();
     finished_.store(true);

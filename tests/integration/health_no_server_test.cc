@@ -61,7 +61,12 @@ TEST_CASE("with every server DOWN a client is turned away at once with SC and <N
   TempDir dir;
   Broker b1(dir);
   Broker b2(dir);
-  Mqlb lb(dir, checked_config(b1.port(), b2.port()));
+  UdpReceiver syslog;
+  nlohmann::json config = checked_config(b1.port(), b2.port());
+  config["global"]["log"] = {{{"address", "127.0.0.1:" + std::to_string(syslog.port())},
+                              {"facility", "local0"},
+                              {"level", "debug"}}};
+  Mqlb lb(dir, config);
 
   b1.kill();
   b2.kill();
@@ -71,6 +76,20 @@ TEST_CASE("with every server DOWN a client is turned away at once with SC and <N
   REQUIRE(none);
   INFO(*none);
   CHECK(health_expect::is_event(*none));
+  CHECK(none->rfind("[ALERT]", 0) == 0);  // HAProxy's ha_alert on stderr
+  // ... and its send_log at LOG_EMERG: PRI = local0 (16) * 8 + emerg (0).
+  std::string seen;
+  std::optional<std::string> emerg;
+  const auto deadline = Clock::now() + Millis(5000);
+  while (!emerg && Clock::now() < deadline)
+    if (auto d = syslog.receive(Millis(200)); d) {
+      seen += *d + "\n";
+      if (d->find("has no server available!") != std::string::npos) emerg = d;
+    }
+  INFO("syslog:\n" << seen);
+  REQUIRE(emerg);
+  CHECK(emerg->rfind("<128>", 0) == 0);
+  CHECK(emerg->find("]: backend mqtt has no server available!") != std::string::npos);
   CHECK(event_lines(lb, "0 active and 0 backup servers left").size() == 1);
 
   for (int n = 0; n < 2; ++n) {

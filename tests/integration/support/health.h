@@ -35,9 +35,10 @@ inline std::string down(std::string_view backend_server) {
 inline std::string up(std::string_view backend_server) {
   return "Server " + std::string(backend_server) + " is UP";
 }
-// HAProxy's "backend mqtt has no server available!" (an ALERT).
+// HAProxy's "backend 'mqtt' has no server available!", an ALERT on stderr
+// (syslog gets it as an EMERG, without the quotes).
 inline std::string no_server(std::string_view backend) {
-  return "backend " + std::string(backend) + " has no server available!";
+  return "backend '" + std::string(backend) + "' has no server available!";
 }
 
 // The reasons (HAProxy's check_reason_str and the info it adds).
@@ -56,8 +57,7 @@ inline constexpr std::string_view kNotAuthorized5 = "code: 135";
 // "check duration: 12ms": how long the last check took.
 inline constexpr std::string_view kCheckDuration = "check duration: ";
 
-// A state line is an event like the others: "[ALERT]    (6781) : Server ..."
-// (the level depends on what is left: "no server available" is EMERG).
+// A state line is an event like the others: "[ALERT]    (6781) : Server ...".
 bool is_event(const std::string& line);
 // The "check duration: Nms" of a state line, if it has one.
 std::optional<long> check_duration_ms(const std::string& line);

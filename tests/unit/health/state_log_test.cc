@@ -108,6 +108,7 @@ TEST_CASE("info is ascii-encoded as HAProxy does", "[health]") {
 TEST_CASE("the backend has no server available", "[health]") {
   CHECK(format_no_server("mqtt") == "backend mqtt has no server available!");
   CHECK(format_no_server("mqtt", "proxy") == "proxy mqtt has no server available!");
+  CHECK(format_no_server("mqtt", "backend", true) == "backend 'mqtt' has no server available!");
 }
 
 TEST_CASE("option log-health-checks lines", "[health]") {
