@@ -2,13 +2,21 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <set>
+
+#include "lb/access_log.h"
+#include "lb/listener.h"
+#include "lb/nofile.h"
+#include "lb/reload_plan.h"
 #include "lb/worker.h"
 #include "tls/ticket_keys.h"
 
 namespace mqlb::lb {
 
-Control::Control(std::unique_ptr<StateRegistry> registry, std::shared_ptr<const Runtime> runtime)
-    : registry_(std::move(registry)), runtime_(std::move(runtime)) {
+Control::Control(std::unique_ptr<StateRegistry> registry, std::shared_ptr<const Runtime> runtime,
+                 Loader loader)
+    : registry_(std::move(registry)), runtime_(std::move(runtime)), loader_(std::move(loader)) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &worker_exit_, on_worker_exit);
   worker_exit_.data = this;
@@ -20,6 +28,8 @@ Control::Control(std::unique_ptr<StateRegistry> registry, std::shared_ptr<const 
   hard_stop_.data = this;
   uv_timer_init(&loop_, &ticket_rotation_);
   ticket_rotation_.data = this;
+  uv_timer_init(&loop_, &drain_deadline_);
+  drain_deadline_.data = this;
 }
 
 Control::~Control() = default;
@@ -86,27 +96,112 @@ void Control::on_ticket_rotation(uv_timer_t* h) noexcept {
   static_cast<Control*>(h->data)->registry_->ticket_keys()->rotate();
 }
 
-void Control::reload_certificates() {
-  // The same configuration with every certificate, key, CA and CRL file
-  // read again, as a new snapshot: new handshakes use it, live sessions
-  // keep the contexts they started with. On any error nothing changes.
-  std::vector<std::string> errors;
-  auto rt = build_runtime(runtime_->config, *registry_, errors);
-  if (!errors.empty()) {
+std::vector<std::string> Control::reload(const std::string& trigger) {
+  ProcessState& process = *runtime_->process;
+  auto refuse = [&](std::vector<std::string> errors) {
     for (const auto& e : errors)
-      log_event(Level::Err, "SIGHUP: " + e, runtime_->event_log);
-    log_event(Level::Err, "SIGHUP: certificates not reloaded; the current ones keep serving.",
+      log_event(Level::Alert, "reload: " + e, runtime_->event_log);
+    log_event(Level::Alert, trigger + ": reload failed; the running configuration keeps serving.",
               runtime_->event_log);
-    return;
+    process.reloads_failed.fetch_add(1, std::memory_order_relaxed);
+    return errors;
+  };
+  if (stopping_) return refuse({"mqlb is stopping"});
+  log_event(Level::Notice, trigger + ": reloading the configuration.", runtime_->event_log);
+
+  conf::LoadResult loaded = loader_();
+  for (const auto& w : loaded.warnings)
+    log_event(Level::Warning, "reload: " + w.to_string(), runtime_->event_log);
+  std::vector<std::string> errors;
+  for (const auto& e : loaded.errors)
+    errors.push_back(e.to_string());
+  if (!loaded.config || !errors.empty()) return refuse(std::move(errors));
+  const conf::Config& next = *loaded.config;
+  const ReloadPlan plan = plan_reload(runtime_->config, next);
+
+  // New binds must be free before anything changes (the workers open them).
+  for (const auto& f : next.frontends)
+    for (const auto& b : f.binds)
+      if (std::count(plan.listeners_added.begin(), plan.listeners_added.end(), listener_key(f, b)))
+        if (std::string e = try_bind(f, b); !e.empty()) errors.push_back(e);
+  if (!errors.empty()) return refuse(std::move(errors));
+  auto rt = build_runtime(next, *registry_, errors);
+  if (!errors.empty()) return refuse(std::move(errors));
+
+  if (next.global.maxconn == runtime_->config.global.maxconn) {
+    rt->maxconn = runtime_->maxconn;
+  } else {
+    NofilePlan nofile = apply_nofile(next.global.maxconn, descriptor_reserve(*rt));
+    if (!nofile.warning.empty())
+      log_event(Level::Warning, "reload: " + nofile.warning, rt->event_log);
+    rt->maxconn = nofile.maxconn;
   }
-  rt->maxconn = runtime_->maxconn;
+  rt->workers = runtime_->workers;  // a restart changes it
+  for (const auto& r : plan.needs_restart)
+    log_event(Level::Warning, "reload: " + r + " takes a restart; everything else is applied.",
+              rt->event_log);
+
+  // Servers of the running snapshot that the new one does not have: they
+  // drain (removed, or moved to a new address).
+  std::set<const ServerState*> staying;
+  for (const auto& b : rt->backends)
+    for (const auto& s : b->servers)
+      staying.insert(s->state.get());
+  std::vector<std::shared_ptr<ServerState>> leaving;
+  std::vector<bool> shut;
+  for (const auto& b : runtime_->backends)
+    for (const auto& s : b->servers)
+      if (!staying.count(s->state.get())) {
+        leaving.push_back(s->state);
+        shut.push_back(s->conf.check.shutdown_sessions_on_down);
+      }
+
   runtime_ = std::move(rt);
   for (auto& w : workers_)
     w->post(Worker::SwapSnapshot{runtime_});
-  log_event(Level::Notice,
-            "SIGHUP received: certificates reloaded; new TLS handshakes use them (the rest of the "
-            "configuration is unchanged: full reload is not supported yet).",
-            runtime_->event_log);
+  if (health_) health_->reload(runtime_);
+  std::vector<std::shared_ptr<ServerState>> draining;
+  for (size_t i = 0; i < leaving.size(); ++i)
+    if (shut[i])
+      for (auto& w : workers_)
+        w->post(Worker::ShutdownSessions{leaving[i], Termination::ServerDownData});
+    else
+      draining.push_back(leaving[i]);
+  retire(std::move(draining), runtime_->config);
+  process.reloads.fetch_add(1, std::memory_order_relaxed);
+  process.last_reload_unix_ms.store(unix_now_ms(), std::memory_order_relaxed);
+  log_event(Level::Notice, plan.summary(), runtime_->event_log);
+  return {};
+}
+
+void Control::retire(std::vector<std::shared_ptr<ServerState>> servers, const conf::Config& next) {
+  // As for SIGTERM, hard-stop-after 0 lets them drain for as long as it takes.
+  if (servers.empty() || next.global.hard_stop_after.count() <= 0) return;
+  const uint64_t deadline =
+      uv_now(&loop_) + static_cast<uint64_t>(next.global.hard_stop_after.count());
+  for (auto& s : servers)
+    retired_.push_back({deadline, std::move(s)});
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&drain_deadline_)))
+    uv_timer_start(&drain_deadline_, on_drain_deadline,
+                   static_cast<uint64_t>(next.global.hard_stop_after.count()), 0);
+}
+
+void Control::on_drain_deadline(uv_timer_t* h) noexcept {
+  auto* c = static_cast<Control*>(h->data);
+  const uint64_t now = uv_now(&c->loop_);
+  uint64_t next = 0;
+  std::erase_if(c->retired_, [&](const Retired& r) {
+    if (r.deadline > now) {
+      next = next ? std::min(next, r.deadline) : r.deadline;
+      return false;
+    }
+    // Only sessions still on it: new ones cannot reach a removed server.
+    if (r.server->active.get() > 0)
+      for (auto& w : c->workers_)
+        w->post(Worker::ShutdownSessions{r.server, Termination::KilledData});
+    return true;
+  });
+  if (next) uv_timer_start(h, on_drain_deadline, next - now, 0);
 }
 
 void Control::broadcast_hard_stop() {
@@ -117,7 +212,7 @@ void Control::broadcast_hard_stop() {
 void Control::handle_signal(int signum) {
   const Runtime& rt = *runtime_;
   if (signum == SIGHUP) {
-    if (!stopping_) reload_certificates();
+    reload("SIGHUP received");
     return;
   }
   if (signum == SIGINT) {

@@ -73,25 +73,42 @@ struct HealthChecks::Write {
 };
 
 struct HealthChecks::Checker {
-  Checker(HealthChecks& owner, std::shared_ptr<const Runtime> runtime, const Backend& backend,
-          const Server& server)
+  Checker(HealthChecks& owner, std::shared_ptr<const Runtime> rt, const Backend& b, const Server& s)
       : owner(owner),
-        runtime(std::move(runtime)),
-        backend(backend),
-        server(server),
-        check(server.conf.check),
-        health(check) {
+        runtime(std::move(rt)),
+        backend(&b),
+        server(&s),
+        check(&s.conf.check),
+        health(*check) {
     uv_timer_init(owner.loop_, &timer);
     timer.data = this;
     uv_timer_init(owner.loop_, &slowstart_timer);
     slowstart_timer.data = this;
     // init-state down and fully-down start DOWN: no session before the
     // first successful checks.
-    if (!health.up()) server.state->set_health(Health::Down);
+    if (!health.up()) server->state->set_health(Health::Down);
     view.state = health.up() ? health::ServerStatus::Up : health::ServerStatus::Down;
-    view.effective_weight = server.conf.weight;
+    view.effective_weight = server->conf.weight;
     view.since_unix_ms = unix_now_ms();
-    server.state->set_check_view(view);
+    server->state->set_check_view(view);
+  }
+
+  // A reload kept this server (its name and address): checks go on with
+  // their counter and view, under the settings of `s`. A running check
+  // finishes with the rules it started with.
+  void move_to(std::shared_ptr<const Runtime> rt, const Backend& b, const Server& s) {
+    const bool same_counter = s.conf.check.rise == check->rise && s.conf.check.fall == check->fall;
+    runtime = std::move(rt);
+    backend = &b;
+    server = &s;
+    check = &s.conf.check;
+    if (!same_counter) {
+      // New rise/fall: the counter starts at the edge of the state it is in.
+      conf::ServerCheck c = *check;
+      c.init_state =
+          health.up() ? conf::ServerCheck::InitState::Up : conf::ServerCheck::InitState::Down;
+      health = health::Health(c);
+    }
   }
 
   void start(conf::Duration first) {
@@ -124,11 +141,12 @@ struct HealthChecks::Checker {
   uint64_t now() const { return uv_now(owner.loop_); }
 
   void begin() {
-    run.emplace(*server.check, check.ssl);
+    rules = server->check;
+    run.emplace(*rules, check->ssl);
     started = now();
     // HAProxy: timeout check bounds the answer, the connect is bounded by
     // timeout connect; one deadline here, timeout check else inter.
-    const conf::Duration limit = backend.conf.timeouts.check.value_or(check.inter);
+    const conf::Duration limit = backend->conf.timeouts.check.value_or(check->inter);
     uv_timer_start(&timer, on_timer, static_cast<uint64_t>(limit.count()), 0);
     act(run->start());
   }
@@ -160,7 +178,7 @@ struct HealthChecks::Checker {
     uv_tcp_init(owner.loop_, &probe->tcp);
     probe->tcp.data = probe;
     probe->connect.data = probe;
-    sockaddr_storage addr = server.check_addr;
+    sockaddr_storage addr = server->check_addr;
     if (c.port != 0) {
       if (addr.ss_family == AF_INET6)
         reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(c.port);
@@ -186,7 +204,7 @@ struct HealthChecks::Checker {
 
   // check-ssl or `connect ssl`: the handshake, with the server's TLS settings.
   void start_tls() {
-    SSL* ssl = server.check_tls ? server.check_tls->new_ssl() : nullptr;
+    SSL* ssl = server->check_tls ? server->check_tls->new_ssl() : nullptr;
     if (!ssl) {
       act(run->on_tls_error("cannot create a TLS connection"));
       return;
@@ -314,29 +332,29 @@ struct HealthChecks::Checker {
     if (probe) probe->close();
     probe = nullptr;
     run.reset();
-    if (result.ok()) server.state->clear_errors();
+    if (result.ok()) server->state->clear_errors();
     const uint32_t before = health.value();
     conclude(result, health.observe(result.ok()), before);
     uv_timer_start(&timer, on_timer,
-                   static_cast<uint64_t>(health::next_interval(health, check).count()), 0);
+                   static_cast<uint64_t>(health::next_interval(health, *check).count()), 0);
   }
 
   // Live traffic reached error-limit ("observe layer4"): on-error, as
   // HAProxy's health_adjust applies it, then the next check at fastinter
   // if that is sooner.
   void traffic_errors() {
-    if (check.on_error != conf::ServerCheck::OnError::Fastinter) {
+    if (check->on_error != conf::ServerCheck::OnError::Fastinter) {
       health::CheckResult result;
       result.status = health::Status::Hana;
-      result.info = "Detected " + std::to_string(check.error_limit) +
+      result.info = "Detected " + std::to_string(check->error_limit) +
                     " consecutive errors, last one was: L4 unsuccessful connection";
       result.duration = std::chrono::milliseconds(-1);  // not a check: no duration printed
       const uint32_t before = health.value();
-      conclude(result, health.on_traffic_errors(check.on_error), before);
+      conclude(result, health.on_traffic_errors(check->on_error), before);
     }
-    if (check.fastinter && !run &&
-        uv_timer_get_due_in(&timer) > static_cast<uint64_t>(check.fastinter->count()))
-      uv_timer_start(&timer, on_timer, static_cast<uint64_t>(check.fastinter->count()), 0);
+    if (check->fastinter && !run &&
+        uv_timer_get_due_in(&timer) > static_cast<uint64_t>(check->fastinter->count()))
+      uv_timer_start(&timer, on_timer, static_cast<uint64_t>(check->fastinter->count()), 0);
   }
 
   // A result counted (`t` is what it did to the state): the published
@@ -344,12 +362,12 @@ struct HealthChecks::Checker {
   void conclude(const health::CheckResult& result, health::Transition t, uint32_t before) {
     const health::CheckResult previous = view.last_check;
     health::record_check(view, result, t, unix_now_ms());
-    server.state->set_check_view(view);
-    if (backend.conf.check.log_health_checks &&
+    server->state->set_check_view(view);
+    if (backend->conf.check.log_health_checks &&
         (previous.status != result.status || before != health.value()))
       log_event(Level::Notice,
-                health::format_health_check(backend.conf.name, server.conf.name, server.conf.backup,
-                                            result, health),
+                health::format_health_check(backend->conf.name, server->conf.name,
+                                            server->conf.backup, result, health),
                 runtime->event_log);
     if (t == health::Transition::WentDown) went_down(result);
     if (t == health::Transition::WentUp) went_up(result);
@@ -359,59 +377,59 @@ struct HealthChecks::Checker {
   // log-health-checks said it already) and the usable servers left.
   health::StateChange state_change(bool up, const health::CheckResult& result) const {
     health::StateChange c;
-    c.backend = backend.conf.name;
-    c.server = server.conf.name;
-    c.backup = server.conf.backup;
+    c.backend = backend->conf.name;
+    c.server = server->conf.name;
+    c.backup = server->conf.backup;
     c.up = up;
-    c.check = backend.conf.check.log_health_checks ? nullptr : &result;
-    for (const auto& s : backend.servers)
+    c.check = backend->conf.check.log_health_checks ? nullptr : &result;
+    for (const auto& s : backend->servers)
       if (s->state->usable()) ++(s->conf.backup ? c.backup_servers : c.active_servers);
     return c;
   }
 
   void went_down(const health::CheckResult& result) {
-    ServerState& st = *server.state;
+    ServerState& st = *server->state;
     st.set_health(Health::Down);
     uv_timer_stop(&slowstart_timer);
     // Its own waiters (source picks) go to the backend's queue, or end.
-    const uint32_t requeued = backend.state->requeue(st, backend.conf.redispatch);
-    for (const auto& s : backend.servers)
-      backend.state->dispatch(*s->state);
+    const uint32_t requeued = backend->state->requeue(st, backend->conf.redispatch);
+    for (const auto& s : backend->servers)
+      backend->state->dispatch(*s->state);
     health::StateChange change = state_change(false, result);
     change.sessions_active = st.active.get();
-    change.requeued = backend.conf.redispatch ? requeued : 0;
+    change.requeued = backend->conf.redispatch ? requeued : 0;
     change.queued = st.queue.size();
     log_event(level_of(health::state_change_level(false, false)),
               health::format_state_change(change), runtime->event_log);
     if (change.active_servers == 0 && change.backup_servers == 0)
       log_event(level_of(health::kLogAlert),
-                health::format_no_server(backend.conf.name, "backend", true),
-                level_of(health::kLogEmerg), health::format_no_server(backend.conf.name),
+                health::format_no_server(backend->conf.name, "backend", true),
+                level_of(health::kLogEmerg), health::format_no_server(backend->conf.name),
                 runtime->event_log);
-    if (check.shutdown_sessions_on_down)
+    if (check->shutdown_sessions_on_down)
       for (const auto& w : owner.workers_)
-        w->post(Worker::ShutdownSessions{server.state, Termination::ServerDownData});
+        w->post(Worker::ShutdownSessions{server->state, Termination::ServerDownData});
   }
 
   void went_up(const health::CheckResult& result) {
-    ServerState& st = *server.state;
+    ServerState& st = *server->state;
     up_since = now();
     if (ramps()) {
       st.set_weight(
-          health::slowstart_weight(server.conf.weight, conf::Duration(0), check.slowstart));
-      const auto step = static_cast<uint64_t>(health::slowstart_step(*check.slowstart).count());
+          health::slowstart_weight(server->conf.weight, conf::Duration(0), check->slowstart));
+      const auto step = static_cast<uint64_t>(health::slowstart_step(*check->slowstart).count());
       uv_timer_start(&slowstart_timer, on_slowstart, step, step);
     }
     st.set_health(Health::Up);
-    const uint32_t waiting = backend.state->queued();
-    backend.state->dispatch(st);
+    const uint32_t waiting = backend->state->queued();
+    backend->state->dispatch(st);
     health::StateChange change = state_change(true, result);
-    change.requeued = waiting - std::min(waiting, backend.state->queued());
+    change.requeued = waiting - std::min(waiting, backend->state->queued());
     change.queued = st.queue.size();
     log_event(level_of(health::state_change_level(true, false)),
               health::format_state_change(change), runtime->event_log);
-    if (check.shutdown_backup_sessions_on_up && !server.conf.backup)
-      for (const auto& s : backend.servers)
+    if (check->shutdown_backup_sessions_on_up && !server->conf.backup)
+      for (const auto& s : backend->servers)
         if (s->conf.backup)
           for (const auto& w : owner.workers_)
             w->post(Worker::ShutdownSessions{s->state, Termination::ActiveUpData});
@@ -419,27 +437,30 @@ struct HealthChecks::Checker {
 
   // HAProxy ramps the weight only for the dynamic algorithms.
   bool ramps() const {
-    return check.slowstart && backend.conf.balance != conf::Balance::StaticRr &&
-           backend.conf.balance != conf::Balance::Source;
+    return check->slowstart && backend->conf.balance != conf::Balance::StaticRr &&
+           backend->conf.balance != conf::Balance::Source;
   }
 
   static void on_slowstart(uv_timer_t* t) noexcept {
     auto* c = static_cast<Checker*>(t->data);
     const conf::Duration since(c->now() - c->up_since);
-    const uint32_t w = health::slowstart_weight(c->server.conf.weight, since, c->check.slowstart);
-    c->server.state->set_weight(w);
+    const uint32_t w = health::slowstart_weight(c->server->conf.weight, since, c->check->slowstart);
+    c->server->state->set_weight(w);
     c->view.effective_weight = w;
-    c->server.state->set_check_view(c->view);
-    if (since >= *c->check.slowstart) uv_timer_stop(t);
+    c->server->state->set_check_view(c->view);
+    if (since >= *c->check->slowstart) uv_timer_stop(t);
     // A heavier server may take waiters now.
-    c->backend.state->dispatch(*c->server.state);
+    c->backend->state->dispatch(*c->server->state);
   }
 
   HealthChecks& owner;
-  std::shared_ptr<const Runtime> runtime;  // keeps `backend` and `server` alive
-  const Backend& backend;
-  const Server& server;
-  const conf::ServerCheck& check;
+  // The snapshot the checker reads its settings from; keeps `backend`,
+  // `server` and `check` alive. A reload moves it to the next one.
+  std::shared_ptr<const Runtime> runtime;
+  const Backend* backend;
+  const Server* server;
+  const conf::ServerCheck* check;
+  std::shared_ptr<const health::Ruleset> rules;  // of the running check: outlives a move
   health::Health health;
   health::ServerHealthView view;
   uv_timer_t timer{};            // the next check, or the running check's deadline
@@ -473,11 +494,43 @@ void HealthChecks::start(std::shared_ptr<const Runtime> rt) {
   }
 }
 
+void HealthChecks::reload(std::shared_ptr<const Runtime> rt) {
+  std::vector<Checker*> kept;
+  std::vector<std::pair<const Backend*, const Server*>> fresh;
+  for (const auto& b : rt->backends)
+    for (const auto& s : b->servers) {
+      auto it = std::find_if(checkers_.begin(), checkers_.end(),
+                             [&](Checker* c) { return c->server->state == s->state; });
+      if (!s->check) {
+        // No check (any more): always UP.
+        if (s->state->health() == Health::Down) s->state->set_health(Health::Up);
+        continue;
+      }
+      if (it == checkers_.end()) {
+        fresh.emplace_back(b.get(), s.get());
+        continue;
+      }
+      (*it)->move_to(rt, *b, *s);
+      kept.push_back(*it);
+      checkers_.erase(it);
+    }
+  // Servers gone from the configuration (or no longer checked) stop checking.
+  for (Checker* c : checkers_)
+    c->close();
+  checkers_ = std::move(kept);
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    auto [b, s] = fresh[i];
+    auto* c = new Checker(*this, rt, *b, *s);
+    checkers_.push_back(c);
+    c->start(health::spread(i, fresh.size(), s->conf.check.inter));
+  }
+}
+
 void HealthChecks::on_traffic_errors(uv_async_t* a) noexcept {
   auto* self = static_cast<HealthChecks*>(a->data);
   for (const auto& server : self->process_->traffic_errors.take())
     for (Checker* c : self->checkers_)
-      if (c->server.state == server) c->traffic_errors();
+      if (c->server->state == server) c->traffic_errors();
 }
 
 void HealthChecks::close() {

@@ -36,6 +36,10 @@ class HealthChecks {
   // Starts checking every server of `rt` that has "check", the first checks
   // spread over each server's inter.
   void start(std::shared_ptr<const Runtime> rt);
+  // A reload's new snapshot: servers it kept (same state object) go on
+  // with their counters; new ones start checking, spread over their inter;
+  // removed ones stop.
+  void reload(std::shared_ptr<const Runtime> rt);
   // Stops every check; their handles close with the loop's next run.
   void close();
 

@@ -29,29 +29,54 @@ Listener::~Listener() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::string Listener::open() {
+namespace {
+
+// A socket bound to `bind` as every worker binds it (SO_REUSEPORT: each
+// worker its own), listening when `backlog` > 0; -1 with `error` set.
+int bound_socket(const conf::Frontend& frontend, const conf::Bind& bind, int backlog,
+                 std::string& error) {
   sockaddr_storage addr{};
-  bool v6 = bind_->conf.host.find(':') != std::string::npos;
-  int rc = v6 ? uv_ip6_addr(bind_->conf.host.c_str(), bind_->conf.port,
-                            reinterpret_cast<sockaddr_in6*>(&addr))
-              : uv_ip4_addr(bind_->conf.host.c_str(), bind_->conf.port,
-                            reinterpret_cast<sockaddr_in*>(&addr));
-  std::string where = "Starting frontend " + frontend_->conf.name + ": ";
-  if (rc != 0) return where + "invalid address [" + bind_->conf.to_string() + "]";
-  fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) return where + "cannot create socket (" + std::strerror(errno) + ")";
-  int one = 1;
-  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  // The backlog is where connections wait while the frontend is full.
-  int backlog = static_cast<int>(std::clamp<uint32_t>(frontend_->conf.maxconn, 128, 65535));
-  socklen_t len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, backlog) != 0) {
-    std::string why = std::strerror(errno);
-    ::close(fd_);
-    fd_ = -1;
-    return where + "cannot bind socket (" + why + ") [" + bind_->conf.to_string() + "]";
+  bool v6 = bind.host.find(':') != std::string::npos;
+  int rc = v6 ? uv_ip6_addr(bind.host.c_str(), bind.port, reinterpret_cast<sockaddr_in6*>(&addr))
+              : uv_ip4_addr(bind.host.c_str(), bind.port, reinterpret_cast<sockaddr_in*>(&addr));
+  const std::string where = "Starting frontend " + frontend.name + ": ";
+  if (rc != 0) {
+    error = where + "invalid address [" + bind.to_string() + "]";
+    return -1;
   }
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = where + "cannot create socket (" + std::strerror(errno) + ")";
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  socklen_t len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      (backlog > 0 && ::listen(fd, backlog) != 0)) {
+    error = where + "cannot bind socket (" + std::strerror(errno) + ") [" + bind.to_string() + "]";
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::string try_bind(const conf::Frontend& frontend, const conf::Bind& bind) {
+  std::string error;
+  int fd = bound_socket(frontend, bind, 0, error);
+  if (fd >= 0) ::close(fd);
+  return error;
+}
+
+std::string Listener::open() {
+  // The backlog is where connections wait while the frontend is full.
+  const int backlog = static_cast<int>(std::clamp<uint32_t>(frontend_->conf.maxconn, 128, 65535));
+  std::string error;
+  fd_ = bound_socket(frontend_->conf, bind_->conf, backlog, error);
+  if (fd_ < 0) return error;
   uv_poll_init_socket(worker_.loop(), &poll_, fd_);
   poll_.data = this;
   resume();

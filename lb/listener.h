@@ -22,6 +22,10 @@ struct Bind;
 struct Frontend;
 struct Runtime;
 
+// Whether a reload may open `bind`: a socket bound (and closed again) the
+// way a listener binds it. An error naming the bind, or empty.
+std::string try_bind(const conf::Frontend& frontend, const conf::Bind& bind);
+
 class Listener {
  public:
   // `frontend` and its `bind` belong to `runtime`, which sessions accepted
@@ -39,6 +43,8 @@ class Listener {
   // Stops for good (drain, stop); the socket closes with the handle.
   void close();
   bool closed() const { return fd_ < 0 || closing_; }
+  // The socket is closed and the handle's close callback has run.
+  bool fully_closed() const { return fd_ < 0; }
 
   // Out of descriptors: stop watching for a moment (Worker's accept pause).
   void pause();
@@ -50,8 +56,8 @@ class Listener {
 
   const Frontend& frontend() const { return *frontend_; }
   const Bind& bind() const { return *bind_; }
-  // A new snapshot whose frontend has this bind (same address and
-  // options): sessions accepted from now on start in it.
+  // A new snapshot whose frontend has a bind on this address: sessions
+  // accepted from now on start in it, with its options (TLS included).
   void adopt(std::shared_ptr<const Runtime> runtime, const Frontend& frontend, const Bind& bind);
 
  private:

@@ -28,24 +28,29 @@ std::string version_text() {
          std::to_string(NLOHMANN_JSON_VERSION_PATCH) + "\n";
 }
 
-std::optional<conf::Config> load(const std::string& file) {
+// The configuration in `file`, or the errors that name what is wrong.
+conf::LoadResult read_config(const std::string& file) {
+  conf::LoadResult refused;
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    log_event(Level::Alert, "config : cannot open configuration file '" + file +
-                                "': " + std::strerror(errno) + ".");
-    return std::nullopt;
+    refused.errors.push_back(
+        {file, 0, "", std::string("cannot open configuration file: ") + std::strerror(errno)});
+    return refused;
   }
   std::stringstream text;
   text << in.rdbuf();
   std::string body = text.str();
   size_t first = body.find_first_not_of(" \t\r\n");
   if (first == std::string::npos || body[first] != '{') {
-    log_event(Level::Alert, "config : '" + file +
-                                "' is not a JSON configuration (it must start with '{'; see "
-                                "docs/config.md).");
-    return std::nullopt;
+    refused.errors.push_back(
+        {file, 0, "", "not a JSON configuration (it must start with '{'; see docs/config.md)"});
+    return refused;
   }
-  conf::LoadResult result = conf::load_json(body, file);
+  return conf::load_json(body, file);
+}
+
+std::optional<conf::Config> load(const std::string& file) {
+  conf::LoadResult result = read_config(file);
   for (const auto& w : result.warnings)
     log_event(Level::Warning, "config : " + w.to_string());
   for (const auto& e : result.errors)
@@ -70,18 +75,11 @@ int run(const CliOptions& opts) {
     std::cout << "Configuration file is valid\n";
     return 0;
   }
-  size_t binds = 0;
-  for (const auto& f : config->frontends)
-    binds += f.binds.size();
-  // Descriptors besides sessions: stdio, per worker its listeners, epoll,
-  // async pipe, the worker's own epoll set and the accept reserve, log sockets, and some slack.
-  uint64_t reserve = 3 + nworkers * (binds + 6) + rt->event_log.size() + 16;
-  for (const auto& f : rt->frontends)
-    reserve += f->log.size();
-  NofilePlan plan = apply_nofile(config->global.maxconn, reserve);
+  NofilePlan plan = apply_nofile(config->global.maxconn, descriptor_reserve(*rt));
   if (!plan.warning.empty()) log_event(Level::Warning, plan.warning, rt->event_log);
   rt->maxconn = plan.maxconn;
-  return Control(std::move(registry), std::move(rt)).run();
+  const std::string file = opts.config_file;
+  return Control(std::move(registry), std::move(rt), [file] { return read_config(file); }).run();
 }
 
 }  // namespace

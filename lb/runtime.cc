@@ -192,6 +192,22 @@ bool Backend::has_usable_server() const {
   return false;
 }
 
+uint64_t descriptor_reserve(const Runtime& rt) {
+  size_t binds = 0;
+  for (const auto& f : rt.frontends)
+    binds += f->binds.size();
+  // Stdio, per worker its listeners, epoll, async pipe, the worker's own
+  // epoll set and the accept reserve; log sockets; health checks in flight
+  // (one each); and some slack.
+  uint64_t reserve = 3 + rt.workers * (binds + 6) + rt.event_log.size() + 16;
+  for (const auto& f : rt.frontends)
+    reserve += f->log.size();
+  for (const auto& b : rt.backends)
+    for (const auto& s : b->servers)
+      if (s->check) ++reserve;
+  return reserve;
+}
+
 std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry& registry,
                                        std::vector<std::string>& errors) {
   auto rt = std::make_shared<Runtime>();

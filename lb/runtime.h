@@ -109,4 +109,7 @@ struct Runtime {
 std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry& registry,
                                        std::vector<std::string>& errors);
 
+// Descriptors `rt` needs besides two per session (lb/nofile.h).
+uint64_t descriptor_reserve(const Runtime& rt);
+
 }  // namespace mqlb::lb

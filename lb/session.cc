@@ -905,7 +905,9 @@ void Session::shutdown_if_on(const ServerState& server, bool data_only, Terminat
       return;
     case Phase::Connecting:
     case Phase::TurnAround:
-      if (!data_only) close(Termination::ServerDownConnect);
+      if (!data_only)
+        close(why == Termination::KilledData ? Termination::KilledConnect
+                                             : Termination::ServerDownConnect);
       return;
     default:
       return;

@@ -304,7 +304,10 @@ class ProcessState {
  public:
   explicit ProcessState(unsigned workers) : totals(workers) {}
   TrafficErrors traffic_errors;
-  Gauge active;  // sessions of the whole process
+  // Reloads, counted by the control thread.
+  std::atomic<uint64_t> reloads{0}, reloads_failed{0};
+  std::atomic<int64_t> last_reload_unix_ms{0};  // the last that succeeded; 0: none
+  Gauge active;                                 // sessions of the whole process
   PerWorker<Totals> totals;
   // Listeners paused because the process or their frontend is full; a
   // released slot wakes the workers that hold them.

@@ -12,6 +12,7 @@
 #include <chrono>
 
 #include "lb/listener.h"
+#include "lb/reload_plan.h"
 #include "lb/session.h"
 
 namespace mqlb::lb {
@@ -166,15 +167,50 @@ void Worker::handle(const Message& m) {
 }
 
 void Worker::swap_snapshot(std::shared_ptr<const Runtime> runtime) {
-  // Each listener moves to its bind in the new snapshot: the same frontend
-  // name, address and options. Live sessions keep the snapshot they hold.
+  // A listener stays open when its frontend keeps a bind on its address
+  // (a reload never refuses a connection there): it moves to that bind, and
+  // sessions it accepts from now on start in the new snapshot with its
+  // options. Live sessions keep the snapshot they hold. Binds new to this
+  // snapshot open; listeners whose address went away take in what waits in
+  // their accept queue (it would be reset), then close.
+  std::vector<std::unique_ptr<Listener>> kept;
+  std::vector<const Bind*> placed;
   for (auto& l : listeners_) {
-    for (const auto& fe : runtime->frontends) {
-      if (fe->conf.name != l->frontend().conf.name) continue;
+    if (l->closed()) continue;
+    const std::string key = listener_key(l->frontend().conf, l->bind().conf);
+    bool moved = false;
+    for (const auto& fe : runtime->frontends)
       for (const auto& b : fe->binds)
-        if (b.conf == l->bind().conf) l->adopt(runtime, *fe, b);
+        if (!moved && listener_key(fe->conf, b.conf) == key) {
+          l->adopt(runtime, *fe, b);
+          placed.push_back(&b);
+          moved = true;
+        }
+    if (moved) {
+      kept.push_back(std::move(l));
+    } else {
+      while (!l->closed() && l->accept_batch()) {
+      }
+      l->close();
+      retired_listeners_.push_back(std::move(l));
     }
   }
+  listeners_ = std::move(kept);
+  if (!draining_)
+    for (const auto& fe : runtime->frontends)
+      for (const auto& b : fe->binds) {
+        if (std::find(placed.begin(), placed.end(), &b) != placed.end()) continue;
+        auto l = std::make_unique<Listener>(*this, runtime, *fe, b);
+        std::string error = l->open();
+        if (!error.empty()) {
+          log_event(Level::Alert, "reload: " + error, runtime->event_log);
+          continue;
+        }
+        listeners_.push_back(std::move(l));
+      }
+  // Listeners retired by an earlier swap have closed by now (their close
+  // callback ran on an earlier loop turn).
+  std::erase_if(retired_listeners_, [](const auto& l) { return l->fully_closed(); });
   runtime_ = std::move(runtime);
 }
 

@@ -129,6 +129,8 @@ class Worker final : public Waiter::Sink {
   uv_loop_t loop_{};
   uv_async_t async_{};
   std::vector<std::unique_ptr<Listener>> listeners_;
+  // Closed by a reload, kept until their handle's close callback has run.
+  std::vector<std::unique_ptr<Listener>> retired_listeners_;
   // Held in reserve: when accept fails with EMFILE it is closed to accept
   // and close one waiting connection, then reopened (the classic trick,
   // here per worker so that the count and the warning are ours).

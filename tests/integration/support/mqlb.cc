@@ -104,10 +104,11 @@ nlohmann::json one_slot_config(uint16_t server_port, const std::string& queue_ti
 }
 
 Mqlb::Mqlb(TempDir& dir, const nlohmann::json& config, Options options)
-    : port_(first_bind_port(config)), process_(dir, "mqlb", [&] {
+    : port_(first_bind_port(config)),
+      config_path_(dir.write("mqlb.json", config.dump(2))),
+      process_(dir, "mqlb", [&] {
         std::vector<std::string> argv = options.launcher;
-        argv.insert(argv.end(),
-                    {MQLB_BINARY, "-f", dir.write("mqlb.json", config.dump(2)).string()});
+        argv.insert(argv.end(), {MQLB_BINARY, "-f", config_path_.string()});
         return argv;
       }()) {
   const std::vector<uint16_t> ports = all_bind_ports(config);

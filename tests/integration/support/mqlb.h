@@ -89,6 +89,8 @@ class Mqlb {
   uint16_t port() const { return port_; }
   pid_t pid() const { return process_.pid(); }
   Process& process() { return process_; }
+  // The file given to -f, for a test that edits it and reloads.
+  const std::filesystem::path& config_path() const { return config_path_; }
 
   // Sends `signal` (unless mqlb has exited already) and waits up to `grace`
   // for it to exit by itself. Returns the exit status (128 + N for a fatal
@@ -119,6 +121,7 @@ class Mqlb {
   void report_sanitizer_findings() const;
 
   uint16_t port_;
+  std::filesystem::path config_path_;
   Process process_;
   bool stopped_ = false;  // stop() was called
   bool killed_ = false;   // stop() gave up waiting and killed it
