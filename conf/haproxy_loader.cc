@@ -254,9 +254,10 @@ struct Proxy {
   std::vector<int> bind_lines;
   std::vector<Server> servers;
   std::map<std::string, int> server_lines;
-  int stats_line = 0;        // first `stats` keyword
-  size_t errors_before = 0;  // errors found before the section: what follows from an error is
-                             // not reported again
+  int stats_line = 0;          // first `stats` keyword
+  bool own_tcp_check = false;  // its own `tcp-check` rules replace those of the defaults
+  size_t errors_before = 0;    // errors found before the section: what follows from an error is
+                               // not reported again
   AdminHttp admin;
   bool fe() const { return kind != Kind::Backend && kind != Kind::Defaults; }
   bool be() const { return kind != Kind::Frontend && kind != Kind::Defaults; }
@@ -1351,6 +1352,10 @@ void Parser::keyword_tcp_check(const Words& w) {
               action + "'");
     return;
   }
+  if (proxy_ && !proxy_->own_tcp_check) {
+    proxy_->own_tcp_check = true;
+    settings().check.tcp_check.clear();
+  }
   // Kept as written, as the JSON loader keeps them: their parser lives in
   // health/, which conf/ cannot depend on.
   settings().check.tcp_check.push_back(join_words(w, 1, w.size()));
@@ -1883,6 +1888,12 @@ void Parser::close_proxy() {
     b.redispatch = s.redispatch;
     b.allbackups = s.allbackups;
     b.check = s.check;
+    if (b.check.type != BackendCheck::Type::TcpCheck && !b.check.tcp_check.empty()) {
+      warning(p.line, label +
+                          " uses tcp-check rules without 'option tcp-check', so the rules "
+                          "are ignored.");
+      b.check.tcp_check.clear();
+    }
     if (b.check.type == BackendCheck::Type::TcpCheck && b.check.tcp_check.empty())
       b.check.tcp_check.push_back("connect");  // HAProxy's `option tcp-check` alone
     b.servers = p.servers;

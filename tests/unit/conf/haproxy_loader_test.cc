@@ -452,6 +452,20 @@ TEST_CASE("haproxy loader reads named defaults and from as HAProxy 2.6 does", "[
   CHECK(c.backends[1].retries == 3);
 }
 
+TEST_CASE("haproxy loader replaces the tcp-check rules of defaults with a backend's own",
+          "[haproxy]") {
+  Config c = loads(
+      "defaults\n  option tcp-check\n  tcp-check connect port 1\n"
+      "frontend f\n  bind 127.0.0.1:1883\n  default_backend b\n"
+      "backend b\n  tcp-check connect port 2\n  tcp-check expect string ok\n"
+      "  server s 127.0.0.1:1 check\n"
+      "backend c\n  server s 127.0.0.1:1 check\n");
+  CHECK(c.backends[0].check.tcp_check ==
+        std::vector<std::string>{"connect port 2", "expect string ok"});
+  CHECK(c.backends[1].check.tcp_check == std::vector<std::string>{"connect port 1"});
+  CHECK(c.backends[1].check.type == BackendCheck::Type::TcpCheck);
+}
+
 TEST_CASE("haproxy loader lets a proxy override or clear what defaults hand down", "[haproxy]") {
   Config c = loads(
       "global\n  log 10.0.0.9 local7\n"
@@ -739,6 +753,8 @@ TEST_CASE("haproxy loader warns about keywords that do not matter to a TCP balan
       {in_frontend("  bind 127.0.0.1:1884 crt a.pem\n"), 9,
        "'bind 127.0.0.1:1884' in section 'frontend' : 'crt' has no effect without 'ssl'"},
       {std::string(kBase) + ".warning \"look here\"\n", 11, "'look here'."},
+      {std::string(kBase) + "  tcp-check connect\n", 9,
+       "backend 'b' uses tcp-check rules without 'option tcp-check', so the rules are ignored."},
       {"defaults\n  mode tcp\nfrontend f\n  bind :1883\n  default_backend b\nbackend b\n"
        "  server s 127.0.0.1:1\n",
        3, "missing timeouts for frontend 'f'."},
