@@ -239,6 +239,7 @@ struct Settings {
 
 struct DefaultsSection {
   std::string name;  // empty: unnamed
+  std::string file;
   int line = 0;
   Settings settings;
   bool explicit_ref = false, implicit_ref = false;
@@ -578,12 +579,12 @@ constexpr std::string_view kBindKeywords[] = {
 
 class Parser {
  public:
-  Parser(std::string_view text, const std::string& file, const EnvLookup& env)
-      : text_(text), file_(file), env_(env) {
-    cfg_.file = file;
-  }
+  explicit Parser(const EnvLookup& env) : env_(env) {}
 
-  LoadResult run();
+  // One file; the next one continues the configuration (its defaults
+  // sections apply to the proxies of later files), as in HAProxy.
+  void read(std::string_view text, const std::string& file);
+  LoadResult done();
 
  private:
   void error(int line, std::string message) {
@@ -638,7 +639,6 @@ class Parser {
   void close_proxy();
   void finish();
 
-  std::string_view text_;
   std::string file_;
   const EnvLookup& env_;
   int line_ = 0;
@@ -653,8 +653,10 @@ class Parser {
   size_t current_defaults_ = 0;          // while in a defaults section
   std::optional<size_t> last_defaults_;  // what the next proxy starts from
   std::optional<Proxy> proxy_;
-  std::map<std::string, int> frontend_names_, backend_names_;
-  std::vector<int> frontend_lines_;  // per frontend of cfg_: where its default_backend is named
+  // Where each name was declared: "file:line".
+  std::map<std::string, std::string> frontend_names_, backend_names_;
+  std::vector<std::pair<std::string, int>>
+      frontend_lines_;  // per frontend of cfg_: where its default_backend is named
 
   Config cfg_;
   std::vector<Error> errors_, warnings_;
@@ -668,15 +670,18 @@ std::optional<std::string> Parser::lookup(std::string_view name) const {
   return env_ ? env_(name) : std::nullopt;
 }
 
-LoadResult Parser::run() {
+void Parser::read(std::string_view text, const std::string& file) {
+  file_ = file;
+  line_ = 0;
+  if (cfg_.file.empty()) cfg_.file = file;
   size_t start = 0;
   EnvLookup env = [this](std::string_view name) { return lookup(name); };
-  while (start < text_.size()) {
-    size_t end = text_.find('\n', start);
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
     bool has_lf = end != std::string_view::npos;
-    std::string_view line = text_.substr(start, (has_lf ? end : text_.size()) - start);
+    std::string_view line = text.substr(start, (has_lf ? end : text.size()) - start);
     ++line_;
-    start = has_lf ? end + 1 : text_.size();
+    start = has_lf ? end + 1 : text.size();
     if (size_t nul = line.find('\0'); nul != std::string_view::npos) {
       error(line_, "Stray NUL character at position " + std::to_string(nul + 1) + ".");
       break;
@@ -700,7 +705,11 @@ LoadResult Parser::run() {
     if (w.empty()) continue;
     parse_line(w);
   }
+  // A file ends its last section; the next file starts out of any.
   end_section();
+}
+
+LoadResult Parser::done() {
   finish();
   LoadResult result;
   result.errors = std::move(errors_);
@@ -795,6 +804,7 @@ void Parser::end_section() {
 // from HAProxy's built-in values, not from the previous one.
 void Parser::defaults_section(const Words& w) {
   DefaultsSection d;
+  d.file = file_;
   d.line = line_;
   size_t arg = 1;
   if (w.size() > 1 && w[1] != "from") {
@@ -839,11 +849,11 @@ void Parser::proxy_section(Kind kind, const Words& w) {
   if (auto c = invalid_name_char(p.name))
     error(line_, std::string("character '") + *c + "' is not permitted in '" + kw + "' name '" +
                      p.name + "'.");
-  auto check_duplicate = [&](std::map<std::string, int>& names, std::string_view what) {
-    auto [it, fresh] = names.emplace(p.name, line_);
+  auto check_duplicate = [&](std::map<std::string, std::string>& names, std::string_view what) {
+    auto [it, fresh] = names.emplace(p.name, file_ + ":" + std::to_string(line_));
     if (!fresh)
       error(line_, "" + kw + " '" + p.name + "' has the same name as " + std::string(what) + " '" +
-                       p.name + "' declared at " + file_ + ":" + std::to_string(it->second) + ".");
+                       p.name + "' declared at " + it->second + ".");
   };
   if (kind != Kind::Backend) check_duplicate(frontend_names_, "frontend");
   if (kind != Kind::Frontend) check_duplicate(backend_names_, "backend");
@@ -903,8 +913,8 @@ void Parser::proxy_section(Kind kind, const Words& w) {
     defaults_[from].implicit_ref = true;
   }
   if (has() && defaults_[from].explicit_ref && defaults_[from].implicit_ref)
-    warning(line_, "defaults section '" + defaults_[from].name + "' (declared at " + file_ + ":" +
-                       std::to_string(defaults_[from].line) +
+    warning(line_, "defaults section '" + defaults_[from].name + "' (declared at " +
+                       defaults_[from].file + ":" + std::to_string(defaults_[from].line) +
                        ") is explicitly referenced by another proxy and implicitly used here. To "
                        "avoid any ambiguity don't mix both usage. Add a last defaults section not "
                        "explicitly used or always use explicit references.");
@@ -1878,7 +1888,8 @@ void Parser::close_proxy() {
                           "all following timeouts are set to a non-zero value: 'client', "
                           "'connect', 'server'.");
     cfg_.frontends.push_back(std::move(f));
-    frontend_lines_.push_back(p.s.default_backend_line ? p.s.default_backend_line : p.line);
+    frontend_lines_.push_back(
+        {file_, p.s.default_backend_line ? p.s.default_backend_line : p.line});
   }
   if (p.be() && !(p.kind == Kind::Listen && p.servers.empty() && !p.s.default_backend.empty())) {
     Backend b;
@@ -1935,18 +1946,19 @@ void Parser::finish() {
     Frontend& f = cfg_.frontends[i];
     if (f.maxconn == 0) f.maxconn = cfg_.global.maxconn;
     if (!f.default_backend.empty() && !cfg_.find_backend(f.default_backend))
-      error(frontend_lines_[i], "Proxy '" + f.name +
-                                    "': unable to find required default_backend: '" +
-                                    f.default_backend + "'.");
+      errors_.push_back({frontend_lines_[i].first, frontend_lines_[i].second, "",
+                         "Proxy '" + f.name + "': unable to find required default_backend: '" +
+                             f.default_backend + "'."});
     listeners += f.binds.size();
     for (const Bind& b : f.binds) {
       auto [it, fresh] = bound.emplace(std::make_pair(b.host, b.port), f.name);
       if (!fresh)
-        error(frontend_lines_[i], "address " + b.to_string() + " of frontend '" + f.name +
-                                      "' is already bound by frontend '" + it->second + "'.");
+        errors_.push_back({frontend_lines_[i].first, frontend_lines_[i].second, "",
+                           "address " + b.to_string() + " of frontend '" + f.name +
+                               "' is already bound by frontend '" + it->second + "'."});
     }
     if (f.maxconn > cfg_.global.maxconn)
-      warnings_.push_back({file_, 0, "",
+      warnings_.push_back({frontend_lines_[i].first, 0, "",
                            "Proxy '" + f.name + "': maxconn " + std::to_string(f.maxconn) +
                                " is above the global maxconn (" +
                                std::to_string(cfg_.global.maxconn) + "), which limits it."});
@@ -1958,7 +1970,16 @@ void Parser::finish() {
 }  // namespace
 
 LoadResult load_haproxy(std::string_view text, const std::string& file, const EnvLookup& env) {
-  return Parser(text, file, env).run();
+  Parser p(env);
+  p.read(text, file);
+  return p.done();
+}
+
+LoadResult load_haproxy(const std::vector<SourceText>& files, const EnvLookup& env) {
+  Parser p(env);
+  for (const SourceText& f : files)
+    p.read(f.text, f.file);
+  return p.done();
 }
 
 }  // namespace mqlb::conf

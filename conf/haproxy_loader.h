@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "conf/config.h"
 #include "conf/haproxy_tokenizer.h"
@@ -14,5 +15,13 @@
 namespace mqlb::conf {
 
 LoadResult load_haproxy(std::string_view text, const std::string& file, const EnvLookup& env);
+
+// Several files read as one configuration, in order, as `haproxy -f A -f B`
+// reads them: a defaults section applies to the proxies of later files.
+struct SourceText {
+  std::string file;
+  std::string_view text;
+};
+LoadResult load_haproxy(const std::vector<SourceText>& files, const EnvLookup& env);
 
 }  // namespace mqlb::conf
