@@ -863,9 +863,12 @@ void Parser::proxy_section(Kind kind, const Words& w) {
   auto has = [&] { return from != SIZE_MAX; };
   size_t arg = 2;
   if (w.size() > 2 && w[2] != "from") {
-    if (kind == Kind::Backend) {
-      error(line_, "'backend " + p.name + "' cannot handle unexpected argument '" + w[2] +
-                       "' (only 'from DEFAULTS' may follow the name).");
+    if (kind == Kind::Backend || w[2].find(':') == std::string::npos) {
+      if (kind != Kind::Backend)
+        error(line_, "please use the 'bind' keyword for listening addresses.");
+      else
+        error(line_, "'backend " + p.name + "' cannot handle unexpected argument '" + w[2] +
+                         "' (only 'from DEFAULTS' may follow the name).");
       return;
     }
     // HAProxy 1.x: `listen NAME ADDR:PORT`. HAProxy 2.6 refuses it; files
@@ -1187,7 +1190,7 @@ void Parser::proxy_keyword(const Words& w, bool no) {
 
 void Parser::keyword_mode(const Words& w) {
   if (w.size() < 2) {
-    error(line_, "'mode' expects one of 'tcp' or 'http'.");
+    error(line_, "unknown proxy mode ''.");
     return;
   }
   if (w[1] == "tcp") {
@@ -1570,12 +1573,12 @@ void Parser::keyword_bind(const Words& w) {
   }
   if (t.enabled && t.verify != Verify::None && t.ca_file.empty()) {
     error(line_, "Proxy '" + proxy_->name + "': verify is enabled but no CA file specified for " +
-                     label + " (use 'ca-file' or 'verify none').");
+                     label + ".");
     return;
   }
   if (!t.max_ver.empty() && t.max_ver < t.min_ver) {  // the names sort by version
     error(line_,
-          prefix + " : 'ssl-max-ver' " + t.max_ver + " is below ssl-min-ver (" + t.min_ver + ")");
+          "Proxy '" + proxy_->name + "': all SSL/TLS versions are disabled for " + label + ".");
     return;
   }
   if (t.no_tls_tickets && !t.tls_ticket_keys.empty()) {
@@ -1683,7 +1686,9 @@ bool Parser::server_options(const Words& w, size_t first, const ServerWho& who, 
       auto v = value();
       auto n = v ? to_uint(*v) : std::nullopt;
       if (!n) return fail("'" + kw + "' expects an integer argument.");
-      if (*n < lo) return fail("'" + kw + "' has to be >= " + std::to_string(lo) + ".");
+      if (*n < lo)
+        return fail("'" + kw + "' has to be " +
+                    (lo == 1 ? std::string("> 0") : ">= " + std::to_string(lo)) + ".");
       if (*n > hi) return fail("'" + kw + "' has to be <= " + std::to_string(hi) + ".");
       out = *n;
       return true;
@@ -1752,7 +1757,7 @@ bool Parser::server_options(const Words& w, size_t first, const ServerWho& who, 
     } else if (kw == "addr") {
       auto v = value();
       if (!v || !is_ip_literal(*v))
-        return fail("'addr' expects an IP address such as 10.0.0.5 or ::1, got '" + (v ? *v : "") +
+        return fail("'addr' : invalid address: '" + (v ? *v : "") + "' in '" + (v ? *v : "") +
                     "'.");
       c.addr = *v;
     } else if (kw == "init-state") {
@@ -1792,7 +1797,8 @@ bool Parser::server_options(const Words& w, size_t first, const ServerWho& who, 
     } else if (kw == "verify") {
       auto v = value();
       if (!v || (*v != "none" && *v != "required"))
-        return fail("verify expects 'none' or 'required' as argument.");
+        return fail("'verify' : unknown verify method '" + (v ? *v : "") +
+                    "', only 'none' and 'required' are supported.");
       s.tls.verify = *v == "required";
     } else if (kw == "ca-file") {
       auto v = value();

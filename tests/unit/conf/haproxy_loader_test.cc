@@ -588,10 +588,26 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
        "(use 'crt')."},
       {in_frontend("  bind 127.0.0.1:1884 ssl crt a.pem verify required\n"), 9,
        "Proxy 'f': verify is enabled but no CA file specified for bind '127.0.0.1:1884' at "
-       "[haproxy.cfg:9] (use 'ca-file' or 'verify none')."},
+       "[haproxy.cfg:9]."},
       {in_frontend("  bind 127.0.0.1:1884 ssl crt a.pem verify bogus\n"), 9,
        "'bind 127.0.0.1:1884' in section 'frontend' : 'verify' : unknown verify method 'bogus', "
        "only 'none', 'optional', and 'required' are supported"},
+      {in_frontend("  bind 127.0.0.1:1884 ssl crt a.pem ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.2\n"),
+       9,
+       "Proxy 'f': all SSL/TLS versions are disabled for bind '127.0.0.1:1884' at "
+       "[haproxy.cfg:9]."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 check rise 0\n", 11,
+       "'server b/s2' : 'rise' has to be > 0."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 check inter 0\n", 11,
+       "'server b/s2' : invalid value 0 for argument 'inter' of server s2."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 check addr foo\n", 11,
+       "'server b/s2' : 'addr' : invalid address: 'foo' in 'foo'."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 ssl verify maybe\n", 11,
+       "'server b/s2' : 'verify' : unknown verify method 'maybe', only 'none' and 'required' are "
+       "supported."},
+      {std::string(kBase) + "frontend g g2\n", 11,
+       "please use the 'bind' keyword for listening addresses."},
+      {std::string(kBase) + "  mode\n", 11, "unknown proxy mode ''."},
       {in_frontend("  bind 127.0.0.1:1884 accept-proxy\n"), 9,
        "'bind 127.0.0.1:1884' in section 'frontend' : 'accept-proxy' is not supported yet by "
        "mqlb"},
