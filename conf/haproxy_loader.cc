@@ -666,7 +666,7 @@ std::optional<std::string> Parser::lookup(std::string_view name) const {
   if (name == ".LINE") return std::to_string(line_);
   if (name == ".FILE") return file_;
   if (name == ".SECTION") return section_label_;
-  if (name.front() == '.') return std::nullopt;
+  if (name.empty() || name.front() == '.') return std::nullopt;
   return env_ ? env_(name) : std::nullopt;
 }
 
@@ -719,7 +719,7 @@ LoadResult Parser::done() {
 }
 
 void Parser::parse_line(Words& w) {
-  if (w[0].front() == '.') {
+  if (!w[0].empty() && w[0].front() == '.') {
     // Conditional blocks and messages of HAProxy 2.6.
     if ((w[0] == ".warning" || w[0] == ".alert") && w.size() > 2) {
       error(line_, "Unexpected argument '" + w[2] + "' for '" + w[0] +

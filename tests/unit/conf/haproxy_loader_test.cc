@@ -533,6 +533,48 @@ TEST_CASE("haproxy loader keeps a stats-only http section as the admin endpoint"
   CHECK(warns(r, 11, "listen 'stats' only serves statistics over HTTP"));
 }
 
+TEST_CASE("haproxy loader reads a confd-generated 1.x file with tabs and a stats section",
+          "[haproxy]") {
+  LoadResult r = load(
+      "global\n\tlog 127.0.0.1 local0\n\tlog 127.0.0.1 local1 notice\n\tmaxconn 4096\n"
+      "\tdaemon\n"
+      "\n"
+      "defaults\n\tlog\tglobal\n\tmode\ttcp\n\toption\ttcplog\n\tretries\t3\n"
+      "\toption redispatch\n\ttimeout connect\t5000\n\ttimeout client\t50000\n"
+      "\ttimeout server\t50000\n"
+      "\n"
+      "listen stats :1936\n\tmode http\n\tstats enable\n\tstats uri /\n"
+      "\tstats auth admin:secret\n\tstats admin if TRUE\n"
+      "\n"
+      "listen mqtt 0.0.0.0:1883\n\tmode tcp\n\tbalance leastconn\n"
+      "\tserver broker-1 10.0.0.11:1883 check\n\tserver broker-2 10.0.0.12:1883 check\n");
+  INFO(listing(r));
+  REQUIRE(r.config);
+  const Config& c = *r.config;
+  REQUIRE(c.admin_http.size() == 1);
+  CHECK(c.admin_http[0].binds.at(0).to_string() == "0.0.0.0:1936");
+  CHECK(c.admin_http[0].uri == "/");
+  CHECK(c.admin_http[0].user == "admin");
+  CHECK(c.admin_http[0].password == "secret");
+  CHECK(c.admin_http[0].admin);
+  REQUIRE(c.frontends.size() == 1);
+  CHECK(c.frontends[0].name == "mqtt");
+  CHECK(c.frontends[0].binds.at(0).to_string() == "0.0.0.0:1883");
+  CHECK(c.frontends[0].log.size() == 2);  // `log global` in defaults: both global targets
+  CHECK(c.frontends[0].log[1].level == 5);
+  REQUIRE(c.backends.size() == 1);
+  CHECK(c.backends[0].balance == Balance::LeastConn);
+  CHECK(c.backends[0].redispatch);
+  CHECK(c.backends[0].servers.size() == 2);
+  CHECK(warns(r, 5, "'daemon' is ignored"));
+  CHECK(warns(r, 17, "'listen stats :1936': an address on the section line"));
+  CHECK(warns(r, 24, "'listen mqtt 0.0.0.0:1883': an address on the section line"));
+}
+
+TEST_CASE("haproxy loader takes an empty quoted first word as an unknown keyword", "[haproxy]") {
+  refused_with(std::string(kBase) + "  \"\" x\n", 11, "unknown keyword '' in 'backend' section");
+}
+
 TEST_CASE("haproxy loader expands environment variables through the injected lookup", "[haproxy]") {
   EnvLookup env = [](std::string_view name) -> std::optional<std::string> {
     if (name == "BROKER") return "10.0.0.5:1883";
