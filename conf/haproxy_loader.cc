@@ -1466,9 +1466,12 @@ void Parser::keyword_bind(const Words& w) {
   }
   BindTls t;
   std::string name;
-  int crt_only = 0;
+  std::vector<std::string> tls_options;  // given, in order: they need `ssl`
   for (size_t i = 2; i < w.size(); ++i) {
     const std::string& kw = w[i];
+    if (kw != "ssl" && kw != "name" &&
+        std::find(tls_options.begin(), tls_options.end(), kw) == tls_options.end())
+      tls_options.push_back(kw);
     auto value = [&](const char* missing) -> std::optional<std::string> {
       if (i + 1 >= w.size() || w[i + 1].empty()) {
         error(line_, prefix + " : '" + kw + "' : " + missing);
@@ -1482,7 +1485,6 @@ void Parser::keyword_bind(const Words& w) {
       auto v = value("missing certificate location");
       if (!v) return;
       t.crt.push_back(with_base(crt_base_, *v));
-      if (!crt_only) crt_only = line_;
     } else if (kw == "ca-file") {
       auto v = value("missing CAfile path");
       if (!v) return;
@@ -1566,9 +1568,11 @@ void Parser::keyword_bind(const Words& w) {
     return;
   }
   if (!t.enabled) {
-    // HAProxy loads the certificate and serves plain TCP.
-    if (crt_only)
-      warning(line_, prefix + " : 'crt' has no effect without 'ssl': this bind serves plain TCP.");
+    // HAProxy loads the certificates and serves plain TCP.
+    for (const std::string& kw : tls_options)
+      warning(line_, prefix + " : '" + kw +
+                         "' has no effect without 'ssl': this bind serves plain "
+                         "TCP.");
     t = BindTls{};
   }
   if (t.enabled && t.verify != Verify::None && t.ca_file.empty()) {

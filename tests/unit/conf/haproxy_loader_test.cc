@@ -810,6 +810,8 @@ TEST_CASE("haproxy loader warns about keywords that do not matter to a TCP balan
        "'server b/s2' : 'inter' has no effect without 'check'."},
       {in_frontend("  bind 127.0.0.1:1884 crt a.pem\n"), 9,
        "'bind 127.0.0.1:1884' in section 'frontend' : 'crt' has no effect without 'ssl'"},
+      {in_frontend("  bind 127.0.0.1:1884 alpn mqtt\n"), 9,
+       "'bind 127.0.0.1:1884' in section 'frontend' : 'alpn' has no effect without 'ssl'"},
       {std::string(kBase) + ".warning \"look here\"\n", 11, "'look here'."},
       {std::string(kBase) + "  tcp-check connect\n", 9,
        "backend 'b' uses tcp-check rules without 'option tcp-check', so the rules are ignored."},
