@@ -185,6 +185,11 @@ std::optional<Address> parse_address(std::string_view text, std::string& why) {
     why = "port ranges and offsets ('" + std::string(port) + "') are not supported yet by mqlb";
     return std::nullopt;
   }
+  if (size_t bad = port.find_first_not_of("0123456789"); bad != std::string_view::npos) {
+    why = std::string("invalid character '") + port[bad] + "' in port number '" +
+          std::string(port) + "' in '" + std::string(text) + "'";
+    return std::nullopt;
+  }
   auto n = to_uint(port);
   if (!n || *n < 1 || *n > 65535) {
     why = "invalid port '" + std::string(port) + "'";
@@ -986,7 +991,7 @@ void Parser::global_keyword(const Words& w, bool no) {
   } else if (kw == "ca-base" || kw == "crt-base") {
     std::string& base = kw == "ca-base" ? ca_base_ : crt_base_;
     if (arg(1).empty())
-      error(line_, "'" + kw + "' expects a directory path as an argument.");
+      error(line_, "global statement '" + kw + "' expects a directory path as an argument.");
     else if (!base.empty())
       error(line_, "'" + kw + "' already specified. Continuing.");
     else
@@ -1081,7 +1086,7 @@ std::optional<std::vector<LogTarget>> Parser::read_log(const Words& w, bool in_g
 void Parser::log_keyword(const Words& w, bool no, std::vector<LogTarget>& list, bool in_global) {
   if (no) {
     if (w.size() > 1)
-      error(line_, "'no log' cannot handle unexpected argument '" + w[1] + "'.");
+      error(line_, "log : 'no log' does not expect arguments");
     else
       list.clear();
     return;
@@ -1206,7 +1211,7 @@ void Parser::keyword_mode(const Words& w) {
 
 void Parser::keyword_balance(const Words& w) {
   if (w.size() < 2) {
-    error(line_, "'balance' expects an algorithm.");
+    settings().balance = Balance::RoundRobin;  // HAProxy: `balance` alone is roundrobin
     return;
   }
   const std::string& algo = w[1];
@@ -1256,7 +1261,8 @@ void Parser::keyword_timeout(const Words& w) {
     return;
   }
   if (w.size() > 3) {
-    error(line_, "'" + what + "' cannot handle unexpected argument '" + w[3] + "'.");
+    error(line_,
+          "'" + what + "' : unexpected extra argument '" + w[3] + "' after value '" + w[2] + "'.");
     return;
   }
   TimeValue t = read_time(w[2]);
@@ -1604,7 +1610,7 @@ void Parser::keyword_server(const Words& w, bool is_default) {
   std::set<std::string> own;
   if (is_default) {
     Server s = base;
-    if (server_options(w, 1, {"'default-server'", ""}, s, own)) base = s;
+    if (server_options(w, 1, {"", ""}, s, own)) base = s;
     return;
   }
   if (w.size() < 3 || w[1].empty() || w[2].empty()) {
@@ -1679,7 +1685,7 @@ bool Parser::server_options(const Words& w, size_t first, const ServerWho& who, 
     const std::string& kw = w[i];
     own.insert(kw);
     auto fail = [&](const std::string& message) {
-      error(line_, who.label + " : " + message);
+      error(line_, who.label.empty() ? message : who.label + " : " + message);
       return false;
     };
     auto value = [&]() -> std::optional<std::string> {
