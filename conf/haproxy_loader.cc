@@ -1864,13 +1864,14 @@ void Parser::close_proxy() {
                           "mqlb does not serve yet.");
       return;
     }
-    int line = p.s.mode_line ? p.s.mode_line : p.line;
-    error(line,
-          label + " is in 'mode http'" +
-              (p.s.mode_line && p.s.mode_line < p.line
-                   ? " (from the defaults section at line " + std::to_string(p.defaults_line) + ")"
-                   : "") +
-              ": mqlb balances TCP/MQTT only (use 'mode tcp').");
+    // Its own `mode http`, or the section line when the mode comes from defaults.
+    bool inherited = p.s.mode_line < p.line;
+    int line = inherited ? p.line : p.s.mode_line;
+    error(line, label + " is in 'mode http'" +
+                    (inherited ? " (from 'mode http' at line " + std::to_string(p.s.mode_line) +
+                                     " in its defaults section)"
+                               : "") +
+                    ": mqlb balances TCP/MQTT only (use 'mode tcp').");
     return;
   }
   if (p.stats_line)

@@ -735,6 +735,11 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
       {in_frontend("  mode http\n"), 9,
        "frontend 'f' is in 'mode http': mqlb balances TCP/MQTT only (use 'mode tcp')."},
       {in_frontend("  maxconn abc\n"), 9, "'maxconn' expects an integer argument."},
+      {"defaults\n  mode http\n  timeout client 5s\nfrontend f\n  bind 127.0.0.1:1883\n"
+       "  default_backend b\nbackend b\n  mode tcp\n  server s1 127.0.0.1:1884\n",
+       4,
+       "frontend 'f' is in 'mode http' (from 'mode http' at line 2 in its defaults section): "
+       "mqlb balances TCP/MQTT only (use 'mode tcp')."},
       {std::string(kBase) + "frontend\n", 11, "'frontend' expects an <id> argument"},
       {std::string(kBase) + "backend b\n  server s 127.0.0.1:1\n", 11,
        "backend 'b' has the same name as backend 'b' declared at haproxy.cfg:9."},
