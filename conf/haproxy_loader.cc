@@ -353,8 +353,7 @@ constexpr std::string_view kProxyKeywords[] = {"mode",
                                                "clitcpka-intvl",
                                                "srvtcpka-cnt",
                                                "srvtcpka-idle",
-                                               "srvtcpka-intvl",
-                                               "tcp-check"};
+                                               "srvtcpka-intvl"};
 
 // Keywords that only make sense with HTTP traffic: a warning in mode tcp.
 constexpr std::string_view kHttpOnlyKeywords[] = {"http-response",
@@ -575,10 +574,10 @@ constexpr std::string_view kBindKeywords[] = {
     "accept-proxy", "transparent", "v4v6", "v6only", "interface", "defer-accept", "maxconn",
     "backlog", "process", "thread", "tfo", "mss", "npn", "crt-list", "strict-sni", "force-tlsv12",
     "force-tlsv13", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "ca-ignore-err",
-    "crt-ignore-err", "ecdhe", "generate-certificates", "allow-0rtt", "alpn", "id", "level", "mode",
-    "user", "group", "uid", "gid", "nice", "namespace", "tcp-ut", "severity-output", "expose-fd",
-    "quic-cc-algo", "ssl_fc", "ca-sign-file", "ca-sign-pass", "ca-verify-file", "sigalgs",
-    "client-sigalgs", "no-ca-names", "no-alpn"};
+    "crt-ignore-err", "ecdhe", "generate-certificates", "allow-0rtt", "id", "level", "mode", "user",
+    "group", "uid", "gid", "nice", "namespace", "tcp-ut", "severity-output", "expose-fd",
+    "quic-cc-algo", "ca-sign-file", "ca-sign-pass", "ca-verify-file", "sigalgs", "client-sigalgs",
+    "no-ca-names", "no-alpn"};
 
 // --- The parser ----------------------------------------------------------------
 
