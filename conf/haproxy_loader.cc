@@ -269,11 +269,10 @@ struct Proxy {
   bool be() const { return kind != Kind::Frontend && kind != Kind::Defaults; }
 };
 
-// The defaults of a server option that takes a value; `unit` names it in
-// errors.
+// How errors about a server line name it, as HAProxy does.
 struct ServerWho {
-  std::string label;  // "'server b/s'" or "'default-server'"
-  std::string name;   // the server's name, for HAProxy's "of server s"
+  std::string label;  // "'server b/s'"; empty for default-server
+  std::string name;   // for HAProxy's "... of server s"
 };
 
 // Keywords of a proxy section that HAProxy knows; used for suggestions
@@ -659,8 +658,8 @@ class Parser {
   std::optional<Proxy> proxy_;
   // Where each name was declared: "file:line".
   std::map<std::string, std::string> frontend_names_, backend_names_;
-  std::vector<std::pair<std::string, int>>
-      frontend_lines_;  // per frontend of cfg_: where its default_backend is named
+  // Per frontend of cfg_, the file and line that name its default_backend.
+  std::vector<std::pair<std::string, int>> frontend_lines_;
 
   Config cfg_;
   std::vector<Error> errors_, warnings_;
