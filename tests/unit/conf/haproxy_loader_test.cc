@@ -3,8 +3,10 @@
 #include "conf/haproxy_loader.h"
 
 #include <catch2/catch.hpp>
+
 #include <functional>
 #include <sstream>
+#include "conf/json_loader.h"
 
 namespace mqlb::conf {
 namespace {
@@ -593,6 +595,100 @@ TEST_CASE("haproxy loader joins relative certificate paths to crt-base and ca-ba
                    "  server s2 10.0.0.6:1885 ssl ca-file ca.pem crt /abs/c.pem\n");
   CHECK(added(c).tls.ca_file == "/etc/cas/ca.pem");
   CHECK(added(c).tls.crt == "/abs/c.pem");
+}
+
+TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy", "[haproxy]") {
+  const char* json = R"({
+    "global": {"workers": 2, "maxconn": 3000, "hard_stop_after": "10s",
+               "log": [{"address": "127.0.0.1:514", "facility": "local1", "level": "notice"}],
+               "tune": {"bufsize": 32768}},
+    "defaults": {
+      "maxconn": 1000, "retries": 2, "redispatch": true, "balance": "leastconn",
+      "log": [{"address": "10.0.0.1:1514", "facility": "local0"}],
+      "timeouts": {"connect": "4s", "client": "40s", "server": "45s", "client_fin": "1s"},
+      "default-server": {"inter": "3s", "rise": 3, "fall": 2}
+    },
+    "frontends": [{
+      "name": "mqtt",
+      "bind": ["127.0.0.1:1883",
+               {"address": "127.0.0.1:8883", "name": "tls", "ssl": true, "crt": "/etc/m.pem",
+                "alpn": "mqtt", "ssl-min-ver": "TLSv1.3", "no-tls-tickets": true}],
+      "default_backend": "brokers",
+      "timeouts": {"client": "60s"}
+    }],
+    "backends": [{
+      "name": "brokers",
+      "allbackups": true,
+      "timeouts": {"queue": "2s", "tunnel": "1h"},
+      "default-server": {"check": true, "slowstart": "20s"},
+      "check": {"type": "tcp-check", "tcp-check": ["connect", "expect binary 20020000"],
+                "log-health-checks": true},
+      "servers": [
+        {"name": "b1", "address": "10.0.0.5", "port": 1883, "weight": 3},
+        {"name": "b2", "address": "broker2.local", "port": 1883, "backup": true,
+         "observe": "layer4", "error-limit": 4, "on-error": "mark-down"},
+        {"name": "b3", "address": "10.0.0.7", "port": 8883, "check": false, "ssl": true,
+         "ca-file": "/etc/ca.pem", "sni": "b3.example"}
+      ]
+    }]
+  })";
+  const char* cfg =
+      "global\n"
+      "  nbthread 2\n  maxconn 3000\n  hard-stop-after 10s\n"
+      "  log 127.0.0.1:514 local1 notice\n  tune.bufsize 32768\n"
+      "defaults\n"
+      "  maxconn 1000\n  retries 2\n  option redispatch\n  balance leastconn\n"
+      "  log 10.0.0.1:1514 local0\n"
+      "  timeout connect 4s\n  timeout client 40s\n  timeout server 45s\n"
+      "  timeout client-fin 1s\n"
+      "  default-server inter 3s rise 3 fall 2\n"
+      "frontend mqtt\n"
+      "  bind 127.0.0.1:1883\n"
+      "  bind 127.0.0.1:8883 name tls ssl crt /etc/m.pem alpn mqtt ssl-min-ver TLSv1.3 "
+      "no-tls-tickets\n"
+      "  default_backend brokers\n"
+      "  timeout client 60s\n"
+      "backend brokers\n"
+      "  option allbackups\n"
+      "  timeout queue 2s\n  timeout tunnel 1h\n"
+      "  default-server check slowstart 20s\n"
+      "  option tcp-check\n  option log-health-checks\n"
+      "  tcp-check connect\n  tcp-check expect binary 20020000\n"
+      "  server b1 10.0.0.5:1883 weight 3\n"
+      "  server b2 broker2.local:1883 backup observe layer4 error-limit 4 on-error mark-down\n"
+      "  server b3 10.0.0.7:8883 no-check ssl ca-file /etc/ca.pem sni str(b3.example)\n";
+  LoadResult from_json = load_json(json, "mqlb.json");
+  LoadResult from_cfg = load(cfg);
+  INFO(listing(from_json) << listing(from_cfg));
+  REQUIRE(from_json.config);
+  REQUIRE(from_cfg.config);
+  const Config& a = *from_json.config;
+  const Config& b = *from_cfg.config;
+  CHECK(a.global.workers == b.global.workers);
+  CHECK(a.global.maxconn == b.global.maxconn);
+  CHECK(a.global.hard_stop_after == b.global.hard_stop_after);
+  CHECK(a.global.log == b.global.log);
+  CHECK(a.global.tune == b.global.tune);
+  REQUIRE(a.frontends.size() == b.frontends.size());
+  for (size_t i = 0; i < a.frontends.size(); ++i) {
+    CHECK(a.frontends[i].name == b.frontends[i].name);
+    CHECK(a.frontends[i].binds == b.frontends[i].binds);
+    CHECK(a.frontends[i].default_backend == b.frontends[i].default_backend);
+    CHECK(a.frontends[i].maxconn == b.frontends[i].maxconn);
+    CHECK(a.frontends[i].timeouts == b.frontends[i].timeouts);
+    CHECK(a.frontends[i].log == b.frontends[i].log);
+  }
+  REQUIRE(a.backends.size() == b.backends.size());
+  for (size_t i = 0; i < a.backends.size(); ++i) {
+    CHECK(a.backends[i].name == b.backends[i].name);
+    CHECK(a.backends[i].balance == b.backends[i].balance);
+    CHECK(a.backends[i].retries == b.backends[i].retries);
+    CHECK(a.backends[i].redispatch == b.backends[i].redispatch);
+    CHECK(a.backends[i].allbackups == b.backends[i].allbackups);
+    CHECK(a.backends[i].timeouts == b.backends[i].timeouts);
+    CHECK(a.backends[i].check == b.backends[i].check);
+    CHECK(a.backends[i].servers == b.backends[i].servers);
+  }
 }
 
 struct Refusal {
