@@ -194,11 +194,29 @@ struct Global {
   Tune tune;
 };
 
+// A section that only serves HAProxy's statistics page over HTTP (`mode
+// http`, `stats enable`, `stats uri`, `stats auth`, `stats admin if TRUE`,
+// `http-request use-service prometheus-exporter if { path /metrics }`): kept
+// for the admin API and the metrics endpoint, which serve it.
+struct AdminHttp {
+  std::string name;  // the section's
+  std::vector<Bind> binds;
+  std::string uri = "/haproxy?stats";  // "stats uri", HAProxy's default
+  std::string user, password;          // "stats auth USER:PASS"; empty: no authentication
+  bool admin = false;                  // "stats admin if TRUE"
+  std::string metrics_path;            // empty: no Prometheus endpoint
+  std::optional<Duration> refresh;     // "stats refresh"
+  std::string realm;                   // "stats realm"
+
+  bool operator==(const AdminHttp&) const = default;
+};
+
 struct Config {
   std::string file;
   Global global;
   std::vector<Frontend> frontends;
   std::vector<Backend> backends;
+  std::vector<AdminHttp> admin_http;  // haproxy.cfg only, for now
 
   const Backend* find_backend(std::string_view name) const;
 };

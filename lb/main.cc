@@ -5,13 +5,12 @@
 #include <signal.h>
 #include <uv.h>
 
-#include <fstream>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
-#include "conf/json_loader.h"
+#include "conf/config_file.h"
 #include "lb/cli.h"
 #include "lb/control.h"
 #include "lb/nofile.h"
@@ -28,40 +27,25 @@ std::string version_text() {
          std::to_string(NLOHMANN_JSON_VERSION_PATCH) + "\n";
 }
 
-// The configuration in `file`, or the errors that name what is wrong.
-conf::LoadResult read_config(const std::string& file) {
-  conf::LoadResult refused;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    refused.errors.push_back(
-        {file, 0, "", std::string("cannot open configuration file: ") + std::strerror(errno)});
-    return refused;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string body = text.str();
-  size_t first = body.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos || body[first] != '{') {
-    refused.errors.push_back(
-        {file, 0, "", "not a JSON configuration (it must start with '{'; see docs/config.md)"});
-    return refused;
-  }
-  return conf::load_json(body, file);
+std::optional<std::string> environment(std::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
+  if (!value) return std::nullopt;
+  return std::string(value);
 }
 
-std::optional<conf::Config> load(const std::string& file) {
-  conf::LoadResult result = read_config(file);
-  for (const auto& w : result.warnings)
-    log_event(Level::Warning, "config : " + w.to_string());
-  for (const auto& e : result.errors)
-    log_event(Level::Alert, "config : " + e.to_string());
-  if (!result.errors.empty())
-    log_event(Level::Alert, "config : Fatal errors found in configuration.");
+// The files of -f, JSON or haproxy.cfg by content, with what they hold
+// printed as `haproxy -c` prints it.
+std::optional<conf::Config> load(const CliOptions& opts) {
+  conf::LoadResult result = conf::load_files(opts.config_files, environment);
+  for (const auto& m : config_report(result))
+    log_event(m.alert ? Level::Alert : Level::Warning, m.text);
+  if (opts.mode == CliOptions::Mode::Check && result.errors.empty() && !result.warnings.empty())
+    std::cout << "Warnings were found.\n";
   return result.config;
 }
 
 int run(const CliOptions& opts) {
-  auto config = load(opts.config_file);
+  auto config = load(opts);
   if (!config) return 1;
   unsigned nworkers = config->global.workers ? config->global.workers
                                              : std::max(1u, std::thread::hardware_concurrency());
@@ -78,8 +62,11 @@ int run(const CliOptions& opts) {
   NofilePlan plan = apply_nofile(config->global.maxconn, descriptor_reserve(*rt));
   if (!plan.warning.empty()) log_event(Level::Warning, plan.warning, rt->event_log);
   rt->maxconn = plan.maxconn;
-  const std::string file = opts.config_file;
-  return Control(std::move(registry), std::move(rt), [file] { return read_config(file); }).run();
+  // A reload reads the same files again; its errors are logged by Control.
+  const std::vector<std::string> files = opts.config_files;
+  return Control(std::move(registry), std::move(rt),
+                 [files] { return conf::load_files(files, environment); })
+      .run();
 }
 
 }  // namespace

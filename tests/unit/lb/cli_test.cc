@@ -32,22 +32,22 @@ std::string error(std::initializer_list<const char*> args) {
 TEST_CASE("cli -f FILE runs with that file", "[cli]") {
   auto o = options({"-f", "/etc/mqlb/mqlb.json"});
   CHECK(o.mode == Mode::Run);
-  CHECK(o.config_file == "/etc/mqlb/mqlb.json");
+  CHECK(o.config_files == std::vector<std::string>{"/etc/mqlb/mqlb.json"});
 }
 
 TEST_CASE("cli accepts the file glued to -f", "[cli]") {
   auto o = options({"-f/etc/mqlb/mqlb.json"});
   CHECK(o.mode == Mode::Run);
-  CHECK(o.config_file == "/etc/mqlb/mqlb.json");
+  CHECK(o.config_files == std::vector<std::string>{"/etc/mqlb/mqlb.json"});
 }
 
 TEST_CASE("cli -c checks the configuration before or after -f", "[cli]") {
   auto before = options({"-c", "-f", "x.json"});
   CHECK(before.mode == Mode::Check);
-  CHECK(before.config_file == "x.json");
+  CHECK(before.config_files == std::vector<std::string>{"x.json"});
   auto after = options({"-f", "x.json", "-c"});
   CHECK(after.mode == Mode::Check);
-  CHECK(after.config_file == "x.json");
+  CHECK(after.config_files == std::vector<std::string>{"x.json"});
 }
 
 TEST_CASE("cli -v and --version ask for the version without a file", "[cli]") {
@@ -79,16 +79,42 @@ TEST_CASE("cli refuses an unknown option and names it", "[cli]") {
   CHECK(error({"x.json"}) == "unknown option 'x.json' (see mqlb --help)");
 }
 
-TEST_CASE("cli refuses -f given twice", "[cli]") {
-  CHECK(error({"-f", "a.json", "-f", "b.json"}) ==
-        "option '-f' given twice (one config file at a time)");
-  CHECK(error({"-fa.json", "-f", "b.json"}) ==
-        "option '-f' given twice (one config file at a time)");
+TEST_CASE("cli -f given several times reads the files in that order", "[cli]") {
+  CHECK(options({"-f", "a.cfg", "-f", "b.cfg"}).config_files ==
+        std::vector<std::string>{"a.cfg", "b.cfg"});
+  CHECK(options({"-fa.cfg", "-c", "-f", "/etc/haproxy/conf.d"}).config_files ==
+        std::vector<std::string>{"a.cfg", "/etc/haproxy/conf.d"});
+  CHECK(options({"-f", "a.cfg", "-fb.cfg"}).config_files ==
+        std::vector<std::string>{"a.cfg", "b.cfg"});
 }
 
-TEST_CASE("cli refuses -f given twice when the second one is glued", "[cli]") {
-  CHECK(error({"-f", "a.json", "-fb.json"}) ==
-        "option '-f' given twice (one config file at a time)");
+TEST_CASE("cli reports config problems in HAProxy's -c shape, in file and line order", "[cli]") {
+  conf::LoadResult r;
+  r.errors = {{"a.cfg", 9, "", "'bind' : invalid port '99999'"},
+              {"b.cfg", 3, "", "unknown keyword 'x' in 'backend' section"},
+              {"mqlb.json", 0, "backends[0].name", "is required"}};
+  r.warnings = {{"a.cfg", 2, "", "'daemon' is ignored: it does not apply to mqlb."}};
+  auto report = config_report(r);
+  REQUIRE(report.size() == 7);
+  CHECK_FALSE(report[0].alert);
+  CHECK(report[0].text ==
+        "config : parsing [a.cfg:2] : 'daemon' is ignored: it does not apply to mqlb.");
+  CHECK(report[1].alert);
+  CHECK(report[1].text == "config : parsing [a.cfg:9] : 'bind' : invalid port '99999'");
+  CHECK(report[2].text == "config : parsing [b.cfg:3] : unknown keyword 'x' in 'backend' section");
+  CHECK(report[3].text == "config : mqlb.json: backends[0].name: is required");
+  CHECK(report[4].text == "config : Error(s) found in configuration file : a.cfg");
+  CHECK(report[5].text == "config : Error(s) found in configuration file : b.cfg");
+  CHECK(report[6].text == "config : Fatal errors found in configuration.");
+  CHECK(report[6].alert);
+}
+
+TEST_CASE("cli reports only warnings without the fatal line", "[cli]") {
+  conf::LoadResult r;
+  r.warnings = {{"a.cfg", 2, "", "'daemon' is ignored: it does not apply to mqlb."}};
+  auto report = config_report(r);
+  REQUIRE(report.size() == 1);
+  CHECK_FALSE(report[0].alert);
 }
 
 TEST_CASE("cli usage names every option", "[cli]") {

@@ -1,0 +1,950 @@
+// load_haproxy: a haproxy.cfg into the Config the JSON loader produces, or
+// every error with its line.
+#include "conf/haproxy_loader.h"
+
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <sstream>
+#include "conf/json_loader.h"
+
+namespace mqlb::conf {
+namespace {
+
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+constexpr const char* kFile = "haproxy.cfg";
+
+// The operators' files from the field (shared/examples), verbatim.
+constexpr const char* kProduction =
+    R"(# The operators' production file on pellbroker1 (TLS termination on 8883),
+# as they run it with HAProxy today. mqlb must run it unchanged.
+defaults
+  mode                tcp
+#  log                 global
+  log                 127.0.0.1 local0
+  option              tcplog
+  maxconn             5000
+  timeout connect     5000
+  timeout client      50000
+  timeout server      50000
+
+frontend mqtt
+  bind 192.168.34.239:8883 ssl crt /etc/haproxy/haproxy.pem
+  default_backend mqtt
+
+backend mqtt
+  mode tcp
+  balance roundrobin
+  server 192.168.34.240 192.168.34.240:1883 check
+  server 192.168.34.241 192.168.34.241:1883 check
+)";
+
+constexpr const char* kLab =
+    R"(# The operators' lab file (plain MQTT on 1883, servers by host name).
+defaults
+    mode                tcp
+    # log                global
+    log 127.0.0.1 local0
+    option              tcplog
+    timeout connect     5000
+    timeout client      50000
+    timeout server      50000
+
+#-----
+# main frontend which proxys to the backends
+#-----
+frontend mqtt
+    bind 0.0.0.0:1883
+    default_backend    mqtt
+
+backend mqtt
+    mode tcp
+    balance             roundrobin
+    server slave01 slave01.mydomain:1883 check
+    server slave02 slave02.mydomain:1883 check
+)";
+
+// Lines 1-10; a line appended lands in backend b at line 11.
+constexpr const char* kBase =
+    "defaults\n"
+    "  mode tcp\n"
+    "  timeout connect 5s\n"
+    "  timeout client 50s\n"
+    "  timeout server 50s\n"
+    "frontend f\n"
+    "  bind 127.0.0.1:1883\n"
+    "  default_backend b\n"
+    "backend b\n"
+    "  server s1 127.0.0.1:1884\n";
+
+// `lines` in frontend f, from line 9.
+std::string in_frontend(const std::string& lines) {
+  return "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 50s\n  timeout server 50s\n"
+         "frontend f\n  bind 127.0.0.1:1883\n  default_backend b\n" +
+         lines + "backend b\n  server s1 127.0.0.1:1884\n";
+}
+
+// `lines` in the global section, from line 2.
+std::string in_global(const std::string& lines) {
+  return "global\n" + lines + kBase;
+}
+
+std::optional<std::string> no_env(std::string_view) {
+  return std::nullopt;
+}
+
+LoadResult load(const std::string& text) {
+  return load_haproxy(text, kFile, no_env);
+}
+
+std::string listing(const LoadResult& r) {
+  std::ostringstream out;
+  for (const auto& e : r.errors)
+    out << "\n  error: " << e.to_string();
+  for (const auto& w : r.warnings)
+    out << "\n  warning: " << w.to_string();
+  return out.str();
+}
+
+Config loads(const std::string& text) {
+  LoadResult r = load(text);
+  INFO(text << listing(r));
+  REQUIRE(r.errors.empty());
+  REQUIRE(r.config);
+  return *r.config;
+}
+
+// Refused, among others with `message` at `line`.
+void refused_with(const std::string& text, int line, const std::string& message) {
+  LoadResult r = load(text);
+  INFO(text << listing(r));
+  CHECK_FALSE(r.config);
+  bool found = std::any_of(r.errors.begin(), r.errors.end(), [&](const Error& e) {
+    return e.file == kFile && e.line == line && e.message == message;
+  });
+  INFO("wanted: " << kFile << ":" << line << ": " << message);
+  CHECK(found);
+}
+
+bool warns(const LoadResult& r, int line, const std::string& start) {
+  return std::any_of(r.warnings.begin(), r.warnings.end(), [&](const Error& w) {
+    return w.line == line && w.message.compare(0, start.size(), start) == 0;
+  });
+}
+
+TEST_CASE("haproxy loader reads the production file as HAProxy runs it", "[haproxy]") {
+  LoadResult r = load(kProduction);
+  INFO(listing(r));
+  REQUIRE(r.config);
+  CHECK(r.warnings.empty());
+  const Config& c = *r.config;
+  CHECK(c.file == kFile);
+  REQUIRE(c.frontends.size() == 1);
+  const Frontend& f = c.frontends[0];
+  CHECK(f.name == "mqtt");
+  REQUIRE(f.binds.size() == 1);
+  CHECK(f.binds[0].host == "192.168.34.239");
+  CHECK(f.binds[0].port == 8883);
+  CHECK(f.binds[0].name == "1");
+  CHECK(f.binds[0].tls.enabled);
+  CHECK(f.binds[0].tls.crt == std::vector<std::string>{"/etc/haproxy/haproxy.pem"});
+  CHECK(f.binds[0].tls.verify == Verify::None);
+  CHECK(f.default_backend == "mqtt");
+  CHECK(f.maxconn == 5000);
+  CHECK(c.global.maxconn >= 5000);  // not cut by a global maxconn the file does not write
+  CHECK(f.timeouts.client == 50s);
+  REQUIRE(f.log.size() == 1);
+  CHECK(f.log[0].kind == LogTarget::Kind::Syslog);
+  CHECK(f.log[0].host == "127.0.0.1");
+  CHECK(f.log[0].port == 514);
+  CHECK(f.log[0].facility == 16);
+  REQUIRE(c.backends.size() == 1);
+  const Backend& b = c.backends[0];
+  CHECK(b.name == "mqtt");
+  CHECK(b.balance == Balance::RoundRobin);
+  CHECK(b.timeouts.connect == 5s);
+  CHECK(b.timeouts.server == 50s);
+  CHECK(b.timeouts.queue == 5s);  // HAProxy: the connect timeout when unset
+  REQUIRE(b.servers.size() == 2);
+  CHECK(b.servers[0].name == "192.168.34.240");
+  CHECK(b.servers[0].address == "192.168.34.240");
+  CHECK(b.servers[0].port == 1883);
+  CHECK(b.servers[0].check.enabled);
+  CHECK(b.servers[1].address == "192.168.34.241");
+}
+
+TEST_CASE("haproxy loader reads the lab file with host names kept for the runtime", "[haproxy]") {
+  Config c = loads(kLab);
+  REQUIRE(c.frontends.size() == 1);
+  CHECK(c.frontends[0].binds[0].to_string() == "0.0.0.0:1883");
+  CHECK_FALSE(c.frontends[0].binds[0].tls.enabled);
+  REQUIRE(c.backends.size() == 1);
+  REQUIRE(c.backends[0].servers.size() == 2);
+  CHECK(c.backends[0].servers[0].address == "slave01.mydomain");
+  CHECK(c.backends[0].servers[1].address == "slave02.mydomain");
+  CHECK(c.frontends[0].maxconn == c.global.maxconn);
+}
+
+struct Row {
+  std::string text;
+  std::function<bool(const Config&)> holds;
+};
+
+const Backend& backend(const Config& c) {
+  return c.backends.at(0);
+}
+const Server& added(const Config& c) {
+  return c.backends.at(0).servers.at(1);
+}
+const Frontend& frontend(const Config& c) {
+  return c.frontends.at(0);
+}
+const BindTls& bind_tls(const Config& c) {
+  return c.frontends.at(0).binds.at(1).tls;
+}
+
+std::string server(const std::string& options) {
+  return std::string(kBase) + "  server s2 10.0.0.6:1885 " + options + "\n";
+}
+std::string ssl_bind(const std::string& options) {
+  return in_frontend("  bind 127.0.0.1:8883 ssl crt /etc/mqlb/a.pem " + options + "\n");
+}
+
+TEST_CASE("haproxy loader maps each keyword onto its model field", "[haproxy]") {
+  const std::vector<Row> rows = {
+      // global
+      {in_global("  maxconn 20000\n"), [](auto& c) { return c.global.maxconn == 20000; }},
+      {in_global("  nbthread 4\n"), [](auto& c) { return c.global.workers == 4; }},
+      {in_global("  hard-stop-after 2m\n"),
+       [](auto& c) { return c.global.hard_stop_after == 2min; }},
+      {in_global("  tune.bufsize 32768\n"), [](auto& c) { return c.global.tune.bufsize == 32768; }},
+      {in_global("  log 10.0.0.9:1514 local3 notice\n"),
+       [](auto& c) {
+         return c.global.log.size() == 1 && c.global.log[0].host == "10.0.0.9" &&
+                c.global.log[0].port == 1514 && c.global.log[0].facility == 19 &&
+                c.global.log[0].level == 5;
+       }},
+      {in_global("  log stdout local0\n  log stderr local1 err\n"),
+       [](auto& c) {
+         return c.global.log.size() == 2 && c.global.log[0].kind == LogTarget::Kind::Stdout &&
+                c.global.log[1].kind == LogTarget::Kind::Stderr && c.global.log[1].level == 3;
+       }},
+      // frontend
+      {in_frontend("  maxconn 100\n"), [](auto& c) { return frontend(c).maxconn == 100; }},
+      {in_frontend("  timeout client 1m\n"),
+       [](auto& c) { return frontend(c).timeouts.client == 1min; }},
+      {in_frontend("  timeout client-fin 1s\n"),
+       [](auto& c) { return frontend(c).timeouts.client_fin == 1s; }},
+      {in_frontend("  timeout client-hs 3s\n"),
+       [](auto& c) { return frontend(c).timeouts.client_hs == 3s; }},
+      {in_frontend("  timeout client 0\n"),
+       [](auto& c) { return !frontend(c).timeouts.client; }},  // 0: no timeout
+      {in_frontend("  bind 127.0.0.1:1884 name second\n"),
+       [](auto& c) {
+         return frontend(c).binds.size() == 2 && frontend(c).binds[0].name == "1" &&
+                frontend(c).binds[1].name == "second";
+       }},
+      {in_frontend("  bind [::1]:1884,127.0.0.2:1884\n"),
+       [](auto& c) {
+         return frontend(c).binds.size() == 3 && frontend(c).binds[1].host == "::1" &&
+                frontend(c).binds[2].host == "127.0.0.2";
+       }},
+      {in_frontend("  bind :::1884\n"),
+       [](auto& c) { return frontend(c).binds[1].to_string() == "[::]:1884"; }},
+      {in_frontend("  bind *:1884\n"),
+       [](auto& c) { return frontend(c).binds[1].to_string() == "0.0.0.0:1884"; }},
+      {in_frontend("  log 10.0.0.9 daemon\n"),
+       [](auto& c) { return frontend(c).log.size() == 1 && frontend(c).log[0].facility == 3; }},
+      // bind TLS options
+      {ssl_bind("crt /etc/mqlb/b.pem"),
+       [](auto& c) {
+         return bind_tls(c).enabled &&
+                bind_tls(c).crt == std::vector<std::string>{"/etc/mqlb/a.pem", "/etc/mqlb/b.pem"};
+       }},
+      {ssl_bind("ca-file /etc/ca.pem verify required"),
+       [](auto& c) {
+         return bind_tls(c).ca_file == "/etc/ca.pem" && bind_tls(c).verify == Verify::Required;
+       }},
+      {ssl_bind("ca-file /etc/ca.pem verify optional crl-file /etc/crl.pem"),
+       [](auto& c) {
+         return bind_tls(c).verify == Verify::Optional && bind_tls(c).crl_file == "/etc/crl.pem";
+       }},
+      {ssl_bind("ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3"),
+       [](auto& c) {
+         return bind_tls(c).min_ver == "TLSv1.3" && bind_tls(c).max_ver == "TLSv1.3";
+       }},
+      {ssl_bind("ciphers ECDHE-RSA-AES128-GCM-SHA256 ciphersuites TLS_AES_128_GCM_SHA256"),
+       [](auto& c) {
+         return bind_tls(c).ciphers == "ECDHE-RSA-AES128-GCM-SHA256" &&
+                bind_tls(c).ciphersuites == "TLS_AES_128_GCM_SHA256";
+       }},
+      {ssl_bind("curves X25519:P-256"),
+       [](auto& c) { return bind_tls(c).curves == "X25519:P-256"; }},
+      {ssl_bind("alpn mqtt,x-amzn-mqtt-ca"),
+       [](auto& c) {
+         return bind_tls(c).alpn == std::vector<std::string>{"mqtt", "x-amzn-mqtt-ca"};
+       }},
+      {ssl_bind("no-tls-tickets prefer-client-ciphers"),
+       [](auto& c) { return bind_tls(c).no_tls_tickets && bind_tls(c).prefer_client_ciphers; }},
+      {ssl_bind("tls-ticket-keys /etc/keys"),
+       [](auto& c) { return bind_tls(c).tls_ticket_keys == "/etc/keys"; }},
+      // backend
+      {std::string(kBase) + "  balance leastconn\n",
+       [](auto& c) { return backend(c).balance == Balance::LeastConn; }},
+      {std::string(kBase) + "  balance static-rr\n",
+       [](auto& c) { return backend(c).balance == Balance::StaticRr; }},
+      {std::string(kBase) + "  balance source\n",
+       [](auto& c) { return backend(c).balance == Balance::Source; }},
+      {std::string(kBase) + "  balance first\n",
+       [](auto& c) { return backend(c).balance == Balance::First; }},
+      {std::string(kBase) + "  balance leastconn\n  balance\n",
+       [](auto& c) { return backend(c).balance == Balance::RoundRobin; }},
+      {std::string(kBase) + "  balance random\n",
+       [](auto& c) { return backend(c).balance == Balance::Random; }},
+      {std::string(kBase) + "  retries 5\n", [](auto& c) { return backend(c).retries == 5; }},
+      {std::string(kBase) + "  option redispatch\n", [](auto& c) { return backend(c).redispatch; }},
+      {std::string(kBase) + "  option allbackups\n", [](auto& c) { return backend(c).allbackups; }},
+      {std::string(kBase) + "  option log-health-checks\n",
+       [](auto& c) { return backend(c).check.log_health_checks; }},
+      {std::string(kBase) + "  option tcp-check\n",
+       [](auto& c) {
+         return backend(c).check.type == BackendCheck::Type::TcpCheck &&
+                backend(c).check.tcp_check == std::vector<std::string>{"connect"};
+       }},
+      {std::string(kBase) + "  option tcp-check\n  tcp-check connect port 1883\n"
+                            "  tcp-check send-binary 101000044d5154540402003c0000\n"
+                            "  tcp-check expect binary 20020000\n",
+       [](auto& c) {
+         return backend(c).check.tcp_check ==
+                std::vector<std::string>{"connect port 1883",
+                                         "send-binary 101000044d5154540402003c0000",
+                                         "expect binary 20020000"};
+       }},
+      {std::string(kBase) + "  timeout connect 2s\n",
+       [](auto& c) {
+         return backend(c).timeouts.connect == 2s && backend(c).timeouts.queue == 2s;
+       }},
+      {std::string(kBase) + "  timeout server 1h\n",
+       [](auto& c) { return backend(c).timeouts.server == 1h; }},
+      {std::string(kBase) + "  timeout server-fin 500ms\n",
+       [](auto& c) { return backend(c).timeouts.server_fin == 500ms; }},
+      {std::string(kBase) + "  timeout tunnel 1d\n",
+       [](auto& c) { return backend(c).timeouts.tunnel == 24h; }},
+      {std::string(kBase) + "  timeout queue 10s\n",
+       [](auto& c) { return backend(c).timeouts.queue == 10s; }},
+      {std::string(kBase) + "  timeout check 1500us\n",
+       [](auto& c) { return backend(c).timeouts.check == 2ms; }},  // us round up to ms
+      // server options
+      {server("weight 7 maxconn 30"),
+       [](auto& c) { return added(c).weight == 7 && added(c).maxconn == 30; }},
+      {server("backup"), [](auto& c) { return added(c).backup; }},
+      {server("disabled"), [](auto& c) { return added(c).disabled; }},
+      {server("check inter 3s fastinter 1s downinter 10s rise 4 fall 5"),
+       [](auto& c) {
+         const ServerCheck& k = added(c).check;
+         return k.enabled && k.inter == 3s && k.fastinter == 1s && k.downinter == 10s &&
+                k.rise == 4 && k.fall == 5;
+       }},
+      {server("check port 1999 addr 10.0.0.7"),
+       [](auto& c) { return added(c).check.port == 1999 && added(c).check.addr == "10.0.0.7"; }},
+      {server("check init-state fully-down"),
+       [](auto& c) { return added(c).check.init_state == ServerCheck::InitState::FullyDown; }},
+      {server("slowstart 30s"), [](auto& c) { return added(c).check.slowstart == 30s; }},
+      {server("check on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions"),
+       [](auto& c) {
+         return added(c).check.shutdown_sessions_on_down &&
+                added(c).check.shutdown_backup_sessions_on_up;
+       }},
+      {server("check observe layer4 error-limit 3 on-error mark-down"),
+       [](auto& c) {
+         return added(c).check.observe && added(c).check.error_limit == 3 &&
+                added(c).check.on_error == ServerCheck::OnError::MarkDown;
+       }},
+      {server("check check-ssl verify none"),
+       [](auto& c) { return added(c).check.ssl && !added(c).tls.enabled && !added(c).tls.verify; }},
+      {server("ssl verify required ca-file /etc/ca.pem sni str(broker.example) crt /etc/c.pem"),
+       [](auto& c) {
+         const ServerTls& t = added(c).tls;
+         return t.enabled && t.verify && t.ca_file == "/etc/ca.pem" && t.sni == "broker.example" &&
+                t.crt == "/etc/c.pem";
+       }},
+      {std::string(kBase) + "  server s2 [::1]:1885\n",
+       [](auto& c) { return added(c).address == "::1" && added(c).port == 1885; }},
+      {std::string(kBase) + "  server s2 broker.local:1885\n",
+       [](auto& c) { return added(c).address == "broker.local"; }},
+  };
+  for (const Row& row : rows) {
+    Config c = loads(row.text);
+    INFO(row.text);
+    CHECK(row.holds(c));
+  }
+}
+
+TEST_CASE("haproxy loader resolves default-server from defaults, then the backend, then the line",
+          "[haproxy]") {
+  Config c = loads(
+      "defaults\n"
+      "  default-server inter 5s rise 3 weight 2\n"
+      "frontend f\n  bind 127.0.0.1:1883\n  default_backend b\n"
+      "backend b\n"
+      "  default-server rise 4 check\n"
+      "  server s1 127.0.0.1:1884\n"
+      "  server s2 127.0.0.1:1885 no-check weight 9\n");
+  const Backend& b = backend(c);
+  CHECK(b.servers[0].check.enabled);
+  CHECK(b.servers[0].check.inter == 5s);
+  CHECK(b.servers[0].check.rise == 4);
+  CHECK(b.servers[0].weight == 2);
+  CHECK_FALSE(b.servers[1].check.enabled);
+  CHECK(b.servers[1].weight == 9);
+}
+
+TEST_CASE("haproxy loader applies each defaults section to the proxies after it", "[haproxy]") {
+  Config c = loads(
+      "defaults\n"
+      "  mode tcp\n  timeout client 10s\n  timeout connect 1s\n  timeout server 10s\n"
+      "  maxconn 100\n  retries 1\n  option redispatch\n  balance leastconn\n"
+      "  log 10.0.0.1 local1\n"
+      "frontend f1\n  bind 127.0.0.1:1883\n  default_backend b1\n"
+      "backend b1\n  server s 127.0.0.1:1\n"
+      // A new defaults section starts from HAProxy's values, not the previous one.
+      "defaults\n"
+      "  timeout client 20s\n  timeout connect 2s\n  timeout server 20s\n"
+      "frontend f2\n  bind 127.0.0.1:1884\n  default_backend b2\n"
+      "backend b2\n  server s 127.0.0.1:1\n");
+  const Frontend& f1 = c.frontends[0];
+  const Frontend& f2 = c.frontends[1];
+  const Backend& b1 = c.backends[0];
+  const Backend& b2 = c.backends[1];
+  CHECK(f1.timeouts.client == 10s);
+  CHECK(f1.maxconn == 100);
+  CHECK(f1.log.size() == 1);
+  CHECK(b1.retries == 1);
+  CHECK(b1.redispatch);
+  CHECK(b1.balance == Balance::LeastConn);
+  CHECK(b1.timeouts.connect == 1s);
+  CHECK(f2.timeouts.client == 20s);
+  CHECK(f2.maxconn == c.global.maxconn);
+  CHECK(f2.log.empty());  // HAProxy: no `log` line, no access log
+  CHECK(b2.retries == 3);
+  CHECK_FALSE(b2.redispatch);
+  CHECK(b2.balance == Balance::RoundRobin);
+  CHECK(b2.timeouts.connect == 2s);
+}
+
+TEST_CASE("haproxy loader reads named defaults and from as HAProxy 2.6 does", "[haproxy]") {
+  Config c = loads(
+      "defaults base\n"
+      "  timeout client 10s\n  timeout connect 1s\n  timeout server 10s\n  retries 1\n"
+      "defaults tls from base\n"
+      "  timeout client 30s\n"
+      "defaults last\n"
+      "  timeout client 5s\n  timeout connect 5s\n  timeout server 5s\n"
+      "frontend f1 from base\n  bind 127.0.0.1:1883\n  default_backend b1\n"
+      "frontend f2 from tls\n  bind 127.0.0.1:1884\n  default_backend b1\n"
+      "frontend f3\n  bind 127.0.0.1:1885\n  default_backend b2\n"
+      "backend b1 from tls\n  server s 127.0.0.1:1\n"
+      "backend b2\n  server s 127.0.0.1:1\n");
+  CHECK(c.frontends[0].timeouts.client == 10s);
+  CHECK(c.frontends[1].timeouts.client == 30s);  // its own, over base's
+  CHECK(c.frontends[2].timeouts.client == 5s);   // the last defaults section
+  CHECK(c.backends[0].retries == 1);             // from base, through tls
+  CHECK(c.backends[0].timeouts.connect == 1s);
+  CHECK(c.backends[1].retries == 3);
+}
+
+TEST_CASE("haproxy loader replaces the tcp-check rules of defaults with a backend's own",
+          "[haproxy]") {
+  Config c = loads(
+      "defaults\n  option tcp-check\n  tcp-check connect port 1\n"
+      "frontend f\n  bind 127.0.0.1:1883\n  default_backend b\n"
+      "backend b\n  tcp-check connect port 2\n  tcp-check expect string ok\n"
+      "  server s 127.0.0.1:1 check\n"
+      "backend c\n  server s 127.0.0.1:1 check\n");
+  CHECK(c.backends[0].check.tcp_check ==
+        std::vector<std::string>{"connect port 2", "expect string ok"});
+  CHECK(c.backends[1].check.tcp_check == std::vector<std::string>{"connect port 1"});
+  CHECK(c.backends[1].check.type == BackendCheck::Type::TcpCheck);
+}
+
+TEST_CASE("haproxy loader lets a proxy override or clear what defaults hand down", "[haproxy]") {
+  Config c = loads(
+      "global\n  log 10.0.0.9 local7\n"
+      "defaults\n  log 10.0.0.1 local1\n  timeout client 10s\n  option redispatch\n"
+      "frontend f1\n  bind 127.0.0.1:1883\n  default_backend b\n  no log\n"
+      "frontend f2\n  bind 127.0.0.1:1884\n  default_backend b\n  log global\n"
+      "  timeout client 0\n"
+      "backend b\n  no option redispatch\n  server s 127.0.0.1:1\n");
+  CHECK(c.frontends[0].log.empty());
+  REQUIRE(c.frontends[1].log.size() == 2);  // the defaults' target, then global's
+  CHECK(c.frontends[1].log[0].facility == 17);
+  CHECK(c.frontends[1].log[1].facility == 23);
+  CHECK_FALSE(c.frontends[1].timeouts.client);
+  CHECK_FALSE(c.backends[0].redispatch);
+}
+
+TEST_CASE("haproxy loader turns a listen section into a frontend and a backend of its name",
+          "[haproxy]") {
+  Config c = loads(
+      "defaults\n  timeout client 5s\n  timeout connect 5s\n  timeout server 5s\n"
+      "listen mqtt\n  bind 127.0.0.1:1883\n  balance leastconn\n  server s 127.0.0.1:1\n");
+  REQUIRE(c.frontends.size() == 1);
+  REQUIRE(c.backends.size() == 1);
+  CHECK(c.frontends[0].name == "mqtt");
+  CHECK(c.frontends[0].default_backend == "mqtt");
+  CHECK(c.backends[0].name == "mqtt");
+  CHECK(c.backends[0].balance == Balance::LeastConn);
+}
+
+TEST_CASE("haproxy loader accepts a listen address on the section line with a warning",
+          "[haproxy]") {
+  LoadResult r = load(
+      "defaults\n  timeout client 5s\n  timeout connect 5s\n  timeout server 5s\n"
+      "listen mqtt 127.0.0.1:1883\n\tmode tcp\n\tserver s 127.0.0.1:1\n");
+  INFO(listing(r));
+  REQUIRE(r.config);
+  CHECK(r.config->frontends[0].binds[0].to_string() == "127.0.0.1:1883");
+  CHECK(warns(r, 5, "'listen mqtt 127.0.0.1:1883': an address on the section line is HAProxy 1.x"));
+}
+
+TEST_CASE("haproxy loader keeps a stats-only http section as the admin endpoint", "[haproxy]") {
+  LoadResult r = load(std::string(kBase) +
+                      "listen stats\n"
+                      "  mode http\n"
+                      "  bind 127.0.0.1:8404\n"
+                      "  stats enable\n"
+                      "  stats uri /stats\n"
+                      "  stats refresh 10s\n"
+                      "  stats auth admin:secret\n"
+                      "  stats admin if TRUE\n"
+                      "  http-request use-service prometheus-exporter if { path /metrics }\n");
+  INFO(listing(r));
+  REQUIRE(r.config);
+  REQUIRE(r.config->admin_http.size() == 1);
+  const AdminHttp& a = r.config->admin_http[0];
+  CHECK(a.name == "stats");
+  CHECK(a.binds.at(0).to_string() == "127.0.0.1:8404");
+  CHECK(a.uri == "/stats");
+  CHECK(a.user == "admin");
+  CHECK(a.password == "secret");
+  CHECK(a.admin);
+  CHECK(a.metrics_path == "/metrics");
+  CHECK(a.refresh == 10s);
+  CHECK(r.config->frontends.size() == 1);  // not a traffic frontend
+  CHECK(warns(r, 11, "listen 'stats' only serves statistics over HTTP"));
+}
+
+TEST_CASE("haproxy loader reads a confd-generated 1.x file with tabs and a stats section",
+          "[haproxy]") {
+  LoadResult r = load(
+      "global\n\tlog 127.0.0.1 local0\n\tlog 127.0.0.1 local1 notice\n\tmaxconn 4096\n"
+      "\tdaemon\n"
+      "\n"
+      "defaults\n\tlog\tglobal\n\tmode\ttcp\n\toption\ttcplog\n\tretries\t3\n"
+      "\toption redispatch\n\ttimeout connect\t5000\n\ttimeout client\t50000\n"
+      "\ttimeout server\t50000\n"
+      "\n"
+      "listen stats :1936\n\tmode http\n\tstats enable\n\tstats uri /\n"
+      "\tstats auth admin:secret\n\tstats admin if TRUE\n"
+      "\n"
+      "listen mqtt 0.0.0.0:1883\n\tmode tcp\n\tbalance leastconn\n"
+      "\tserver broker-1 10.0.0.11:1883 check\n\tserver broker-2 10.0.0.12:1883 check\n");
+  INFO(listing(r));
+  REQUIRE(r.config);
+  const Config& c = *r.config;
+  REQUIRE(c.admin_http.size() == 1);
+  CHECK(c.admin_http[0].binds.at(0).to_string() == "0.0.0.0:1936");
+  CHECK(c.admin_http[0].uri == "/");
+  CHECK(c.admin_http[0].user == "admin");
+  CHECK(c.admin_http[0].password == "secret");
+  CHECK(c.admin_http[0].admin);
+  REQUIRE(c.frontends.size() == 1);
+  CHECK(c.frontends[0].name == "mqtt");
+  CHECK(c.frontends[0].binds.at(0).to_string() == "0.0.0.0:1883");
+  CHECK(c.frontends[0].log.size() == 2);  // `log global` in defaults: both global targets
+  CHECK(c.frontends[0].log[1].level == 5);
+  REQUIRE(c.backends.size() == 1);
+  CHECK(c.backends[0].balance == Balance::LeastConn);
+  CHECK(c.backends[0].redispatch);
+  CHECK(c.backends[0].servers.size() == 2);
+  CHECK(warns(r, 5, "'daemon' is ignored"));
+  CHECK(warns(r, 17, "'listen stats :1936': an address on the section line"));
+  CHECK(warns(r, 24, "'listen mqtt 0.0.0.0:1883': an address on the section line"));
+}
+
+TEST_CASE("haproxy loader takes an empty quoted first word as an unknown keyword", "[haproxy]") {
+  refused_with(std::string(kBase) + "  \"\" x\n", 11, "unknown keyword '' in 'backend' section");
+}
+
+TEST_CASE("haproxy loader expands environment variables through the injected lookup", "[haproxy]") {
+  EnvLookup env = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "BROKER") return "10.0.0.5:1883";
+    return std::nullopt;
+  };
+  LoadResult r = load_haproxy(std::string(kBase) + "  server s2 \"${BROKER}\"\n", kFile, env);
+  INFO(listing(r));
+  REQUIRE(r.config);
+  CHECK(added(*r.config).address == "10.0.0.5");
+}
+
+TEST_CASE("haproxy loader joins relative certificate paths to crt-base and ca-base", "[haproxy]") {
+  Config c = loads(in_global("  crt-base /etc/certs\n  ca-base /etc/cas\n") +
+                   "  server s2 10.0.0.6:1885 ssl ca-file ca.pem crt /abs/c.pem\n");
+  CHECK(added(c).tls.ca_file == "/etc/cas/ca.pem");
+  CHECK(added(c).tls.crt == "/abs/c.pem");
+}
+
+TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy", "[haproxy]") {
+  const char* json = R"({
+    "global": {"workers": 2, "maxconn": 3000, "hard_stop_after": "10s",
+               "log": [{"address": "127.0.0.1:514", "facility": "local1", "level": "notice"}],
+               "tune": {"bufsize": 32768}},
+    "defaults": {
+      "maxconn": 1000, "retries": 2, "redispatch": true, "balance": "leastconn",
+      "log": [{"address": "10.0.0.1:1514", "facility": "local0"}],
+      "timeouts": {"connect": "4s", "client": "40s", "server": "45s", "client_fin": "1s"},
+      "default-server": {"inter": "3s", "rise": 3, "fall": 2}
+    },
+    "frontends": [{
+      "name": "mqtt",
+      "bind": ["127.0.0.1:1883",
+               {"address": "127.0.0.1:8883", "name": "tls", "ssl": true, "crt": "/etc/m.pem",
+                "alpn": "mqtt", "ssl-min-ver": "TLSv1.3", "no-tls-tickets": true}],
+      "default_backend": "brokers",
+      "timeouts": {"client": "60s"}
+    }],
+    "backends": [{
+      "name": "brokers",
+      "allbackups": true,
+      "timeouts": {"queue": "2s", "tunnel": "1h"},
+      "default-server": {"check": true, "slowstart": "20s"},
+      "check": {"type": "tcp-check", "tcp-check": ["connect", "expect binary 20020000"],
+                "log-health-checks": true},
+      "servers": [
+        {"name": "b1", "address": "10.0.0.5", "port": 1883, "weight": 3},
+        {"name": "b2", "address": "broker2.local", "port": 1883, "backup": true,
+         "observe": "layer4", "error-limit": 4, "on-error": "mark-down"},
+        {"name": "b3", "address": "10.0.0.7", "port": 8883, "check": false, "ssl": true,
+         "ca-file": "/etc/ca.pem", "sni": "b3.example"}
+      ]
+    }]
+  })";
+  const char* cfg =
+      "global\n"
+      "  nbthread 2\n  maxconn 3000\n  hard-stop-after 10s\n"
+      "  log 127.0.0.1:514 local1 notice\n  tune.bufsize 32768\n"
+      "defaults\n"
+      "  maxconn 1000\n  retries 2\n  option redispatch\n  balance leastconn\n"
+      "  log 10.0.0.1:1514 local0\n"
+      "  timeout connect 4s\n  timeout client 40s\n  timeout server 45s\n"
+      "  timeout client-fin 1s\n"
+      "  default-server inter 3s rise 3 fall 2\n"
+      "frontend mqtt\n"
+      "  bind 127.0.0.1:1883\n"
+      "  bind 127.0.0.1:8883 name tls ssl crt /etc/m.pem alpn mqtt ssl-min-ver TLSv1.3 "
+      "no-tls-tickets\n"
+      "  default_backend brokers\n"
+      "  timeout client 60s\n"
+      "backend brokers\n"
+      "  option allbackups\n"
+      "  timeout queue 2s\n  timeout tunnel 1h\n"
+      "  default-server check slowstart 20s\n"
+      "  option tcp-check\n  option log-health-checks\n"
+      "  tcp-check connect\n  tcp-check expect binary 20020000\n"
+      "  server b1 10.0.0.5:1883 weight 3\n"
+      "  server b2 broker2.local:1883 backup observe layer4 error-limit 4 on-error mark-down\n"
+      "  server b3 10.0.0.7:8883 no-check ssl ca-file /etc/ca.pem sni str(b3.example)\n";
+  LoadResult from_json = load_json(json, "mqlb.json");
+  LoadResult from_cfg = load(cfg);
+  INFO(listing(from_json) << listing(from_cfg));
+  REQUIRE(from_json.config);
+  REQUIRE(from_cfg.config);
+  const Config& a = *from_json.config;
+  const Config& b = *from_cfg.config;
+  CHECK(a.global.workers == b.global.workers);
+  CHECK(a.global.maxconn == b.global.maxconn);
+  CHECK(a.global.hard_stop_after == b.global.hard_stop_after);
+  CHECK(a.global.log == b.global.log);
+  CHECK(a.global.tune == b.global.tune);
+  REQUIRE(a.frontends.size() == b.frontends.size());
+  for (size_t i = 0; i < a.frontends.size(); ++i) {
+    CHECK(a.frontends[i].name == b.frontends[i].name);
+    CHECK(a.frontends[i].binds == b.frontends[i].binds);
+    CHECK(a.frontends[i].default_backend == b.frontends[i].default_backend);
+    CHECK(a.frontends[i].maxconn == b.frontends[i].maxconn);
+    CHECK(a.frontends[i].timeouts == b.frontends[i].timeouts);
+    CHECK(a.frontends[i].log == b.frontends[i].log);
+  }
+  REQUIRE(a.backends.size() == b.backends.size());
+  for (size_t i = 0; i < a.backends.size(); ++i) {
+    CHECK(a.backends[i].name == b.backends[i].name);
+    CHECK(a.backends[i].balance == b.backends[i].balance);
+    CHECK(a.backends[i].retries == b.backends[i].retries);
+    CHECK(a.backends[i].redispatch == b.backends[i].redispatch);
+    CHECK(a.backends[i].allbackups == b.backends[i].allbackups);
+    CHECK(a.backends[i].timeouts == b.backends[i].timeouts);
+    CHECK(a.backends[i].check == b.backends[i].check);
+    CHECK(a.backends[i].servers == b.backends[i].servers);
+  }
+}
+
+struct Refusal {
+  std::string text;
+  int line;
+  std::string message;
+};
+
+TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "[haproxy]") {
+  const std::vector<Refusal> cases = {
+      {"foo bar\n" + std::string(kBase), 1, "unknown keyword 'foo' out of section."},
+      {std::string(kBase) + "  balanse roundrobin\n", 11,
+       "unknown keyword 'balanse' in 'backend' section; did you mean 'balance' maybe ?"},
+      {in_frontend("  default_backnd b\n"), 9,
+       "unknown keyword 'default_backnd' in 'frontend' section; did you mean 'default_backend' "
+       "maybe ?"},
+      {std::string(kBase) + "  xyzzy 1\n", 11, "unknown keyword 'xyzzy' in 'backend' section"},
+      {in_global("  maxcon 10\n"), 2,
+       "unknown keyword 'maxcon' in 'global' section; did you mean 'maxconn' maybe ?"},
+      {in_global("  maxconn x\n"), 2, "'maxconn' expects an integer argument."},
+      {in_global("  nbthread 0\n"), 2, "'nbthread' value must be between 1 and 256 (was 0)"},
+      {in_global("  hard-stop-after 5x\n"), 2,
+       "unexpected character 'x' in argument to <hard-stop-after>."},
+      {in_global("  tune.bufsize abc\n"), 2, "'tune.bufsize' expects a positive integer argument."},
+      {in_global("  log\n"), 2, "log : expects <address> and <facility>  as arguments"},
+      {in_frontend("  bind\n"), 9,
+       "'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments."},
+      {in_frontend("  bind 127.0.0.1\n"), 9, "'bind' : missing port specification in '127.0.0.1'"},
+      {in_frontend("  bind 127.0.0.1:99999\n"), 9, "'bind' : invalid port '99999'"},
+      {in_frontend("  bind 127.0.0.1:1884 sl crt a.pem\n"), 9,
+       "'bind 127.0.0.1:1884' in section 'frontend': unknown keyword 'sl'; did you mean 'ssl' "
+       "maybe ?"},
+      {in_frontend("  bind 127.0.0.1:1884 ssl crt\n"), 9,
+       "'bind 127.0.0.1:1884' in section 'frontend' : 'crt' : missing certificate location"},
+      {in_frontend("  bind 127.0.0.1:1884 ssl\n"), 9,
+       "Proxy 'f': no SSL certificate specified for bind '127.0.0.1:1884' at [haproxy.cfg:9] "
+       "(use 'crt')."},
+      {in_frontend("  bind 127.0.0.1:1884 ssl crt a.pem verify required\n"), 9,
+       "Proxy 'f': verify is enabled but no CA file specified for bind '127.0.0.1:1884' at "
+       "[haproxy.cfg:9]."},
+      {in_frontend("  bind 127.0.0.1:1884 ssl crt a.pem verify bogus\n"), 9,
+       "'bind 127.0.0.1:1884' in section 'frontend' : 'verify' : unknown verify method 'bogus', "
+       "only 'none', 'optional', and 'required' are supported"},
+      {in_frontend("  bind 127.0.0.1:1884 ssl crt a.pem ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.2\n"),
+       9,
+       "Proxy 'f': all SSL/TLS versions are disabled for bind '127.0.0.1:1884' at "
+       "[haproxy.cfg:9]."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 check rise 0\n", 11,
+       "'server b/s2' : 'rise' has to be > 0."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 check inter 0\n", 11,
+       "'server b/s2' : invalid value 0 for argument 'inter' of server s2."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 check addr foo\n", 11,
+       "'server b/s2' : 'addr' : invalid address: 'foo' in 'foo'."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 ssl verify maybe\n", 11,
+       "'server b/s2' : 'verify' : unknown verify method 'maybe', only 'none' and 'required' are "
+       "supported."},
+      {std::string(kBase) + "frontend g g2\n", 11,
+       "please use the 'bind' keyword for listening addresses."},
+      {std::string(kBase) + "  mode\n", 11, "unknown proxy mode ''."},
+      {in_frontend("  bind 127.0.0.1:1884 accept-proxy\n"), 9,
+       "'bind 127.0.0.1:1884' in section 'frontend' : 'accept-proxy' is not supported yet by "
+       "mqlb"},
+      {std::string(kBase) + "  server s2\n", 11,
+       "'server' expects <name> and <addr>[:<port>] as arguments."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 chek\n", 11,
+       "'server b/s2' : unknown keyword 'chek'; did you mean 'check' maybe ?"},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 weight 300\n", 11,
+       "'server b/s2' : weight of server s2 is not within 0 and 256 (300)."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 check inter\n", 11,
+       "'server b/s2' : 'inter' expects a delay as argument."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 check inter 5x\n", 11,
+       "'server b/s2' : unexpected character 'x' in 'inter' argument of server s2."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 check rise\n", 11,
+       "'server b/s2' : 'rise' expects an integer argument."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 on-error foo\n", 11,
+       "'server b/s2' : 'on-error' expects one of 'fastinter', 'fail-check', 'sudden-death' or "
+       "'mark-down' but got 'foo'."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 observe layer7\n", 11,
+       "'server b/s2' : 'observe layer7' observes HTTP responses, and mqlb balances TCP: use "
+       "'layer4'."},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 send-proxy\n", 11,
+       "'server b/s2' : 'send-proxy' is not supported yet by mqlb"},
+      {std::string(kBase) + "  server s2 10.0.0.6\n", 11,
+       "'server b/s2' : mqlb needs a port in '10.0.0.6', e.g. '10.0.0.6:1883'"},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 ssl\n", 11,
+       "'server b/s2' : verify is enabled by default but no CA file specified. If you're running "
+       "on a LAN where you're certain to trust the server's certificate, please set an explicit "
+       "'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the "
+       "global section to disable server-side verifications by default."},
+      {std::string(kBase) + "  server s1 10.0.0.6:1\n", 11,
+       "backend 'b', another server named 's1' was already defined at line 10, please use "
+       "distinct names."},
+      {std::string(kBase) + "  balance foo\n", 11,
+       "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'first' and "
+       "'random' in mqlb (got 'foo')"},
+      {std::string(kBase) + "  balance uri\n", 11,
+       "'balance uri' needs HTTP or RDP: mqlb balances TCP/MQTT only"},
+      {std::string(kBase) + "  timeout clint 5s\n", 11,
+       "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', "
+       "'http-request', 'tunnel', 'tarpit', 'client-fin', 'server-fin' and 'client-hs' (got "
+       "'clint')"},
+      {std::string(kBase) + "  timeout server 5x\n", 11,
+       "unexpected character 'x' in 'timeout server'"},
+      {std::string(kBase) + "  timeout server\n", 11,
+       "'timeout server' expects an integer value (in milliseconds)"},
+      {std::string(kBase) + "  timeout server 30d\n", 11,
+       "timer overflow in argument '30d' to 'timeout server' (maximum value is 2147483647 ms or "
+       "~24.8 days)"},
+      {std::string(kBase) + "  retries x\n", 11,
+       "'retries' expects an integer argument (dispatch counts for one)."},
+      {std::string(kBase) + "  option tcplg\n", 11,
+       "unknown option 'tcplg'; did you mean 'tcplog' maybe ?"},
+      {in_frontend("  no option tcplog\n"), 9,
+       "negation/default is not supported for option 'tcplog'."},
+      {in_frontend("  option tcplog foo\n"), 9,
+       "'option tcplog' cannot handle unexpected argument 'foo'."},
+      {std::string(kBase) + "  option tcpka\n", 11, "'option tcpka' is not supported yet by mqlb"},
+      {std::string(kBase) + "  tcp-check foo\n", 11,
+       "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
+       "'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got 'foo'"},
+      {in_frontend("  use_backend b if { ssl_fc }\n"), 9,
+       "'use_backend' is not supported yet by mqlb"},
+      {in_frontend("  log 127.0.0.1 local9\n"), 9, "log : unknown log facility 'local9'"},
+      {in_frontend("  log 127.0.0.1 local0 foo\n"), 9, "log : unknown optional log level 'foo'"},
+      {in_frontend("  log 127.0.0.1:99999 local0\n"), 9, "log : invalid port '99999'"},
+      {in_frontend("  log\n"), 9, "log : expects <address> and <facility> or global as arguments"},
+      {in_frontend("  log 127.0.0.1:abc local0\n"), 9,
+       "log : invalid character 'a' in port number 'abc' in '127.0.0.1:abc'"},
+      {in_frontend("  no log foo\n"), 9, "log : 'no log' does not expect arguments"},
+      {std::string(kBase) + "  timeout server 1s 2s\n", 11,
+       "'timeout server' : unexpected extra argument '2s' after value '1s'."},
+      {std::string(kBase) + "  default-server chek\n", 11,
+       "unknown keyword 'chek'; did you mean 'check' maybe ?"},
+      {in_global("  ca-base\n"), 2,
+       "global statement 'ca-base' expects a directory path as an argument."},
+      {in_frontend("  no maxconn\n"), 9,
+       "negation/default currently supported only for options, log, busy-polling, set-dumpable, "
+       "strict-limits, insecure-fork-wanted and numa-cpu-mapping."},
+      {in_frontend("  mode foo\n"), 9, "unknown proxy mode 'foo'."},
+      {in_frontend("  mode http\n"), 9,
+       "frontend 'f' is in 'mode http': mqlb balances TCP/MQTT only (use 'mode tcp')."},
+      {in_frontend("  maxconn abc\n"), 9, "'maxconn' expects an integer argument."},
+      {"defaults\n  mode http\n  timeout client 5s\nfrontend f\n  bind 127.0.0.1:1883\n"
+       "  default_backend b\nbackend b\n  mode tcp\n  server s1 127.0.0.1:1884\n",
+       4,
+       "frontend 'f' is in 'mode http' (from 'mode http' at line 2 in its defaults section): "
+       "mqlb balances TCP/MQTT only (use 'mode tcp')."},
+      {std::string(kBase) + "frontend\n", 11, "'frontend' expects an <id> argument"},
+      {std::string(kBase) + "backend b\n  server s 127.0.0.1:1\n", 11,
+       "backend 'b' has the same name as backend 'b' declared at haproxy.cfg:9."},
+      {std::string(kBase) + "backend c from zz\n", 11,
+       "defaults section 'zz' not found for backend 'c'."},
+      {std::string(kBase) + "backend b/2\n  server s 127.0.0.1:1\n", 11,
+       "character '/' is not permitted in 'backend' name 'b/2'."},
+      {std::string(kBase) + "defaults\n  server s 127.0.0.1:1\n", 12,
+       "'server' not allowed in 'defaults' section."},
+      {std::string(kBase) + "defaults\n  bind :1\n", 12,
+       "'bind' not allowed in 'defaults' section."},
+      {in_frontend("  server s 127.0.0.1:1\n"), 9,
+       "'server' not allowed because frontend 'f' has no backend capability."},
+      {std::string(kBase) + "backend c\n", 11,
+       "backend 'c' has no 'server': mqlb needs at least one, e.g. 'server b1 10.0.0.5:1883'."},
+      {std::string(kBase) + "frontend g\n  bind :1999\n", 11,
+       "frontend 'g' has no 'default_backend': mqlb sends every connection to it ('use_backend' "
+       "is not supported yet)."},
+      {in_frontend("").replace(in_frontend("").find("default_backend b"), 17, "default_backend zz"),
+       8, "Proxy 'f': unable to find required default_backend: 'zz'."},
+      {in_global("  ssl-default-bind-ciphers HIGH\n"), 2,
+       "'ssl-default-bind-ciphers' is not supported yet by mqlb"},
+      {std::string(kBase) + "userlist admins\n  user a password x\n", 11,
+       "section 'userlist' is not supported yet by mqlb"},
+      {std::string(kBase) + "  description \"unterminated\n", 11, "unmatched quote at position 15"},
+      {std::string(kBase) + ".if defined(X)\n", 11, "'.if' is not supported yet by mqlb"},
+      {std::string(kBase) + ".alert \"stop here\"\n", 11, "'stop here'."},
+      {std::string(kBase) + ".foo\n", 11, "unknown directive '.foo'."},
+      {std::string(kBase) + "  retries 3", 11,
+       "Missing LF on last line, file might have been truncated at position 12."},
+  };
+  for (const auto& c : cases)
+    refused_with(c.text, c.line, c.message);
+}
+
+TEST_CASE("haproxy loader reports a NUL byte in a line", "[haproxy]") {
+  std::string text = std::string(kBase) + "  retries 3";
+  text += '\0';
+  text += "\n";
+  refused_with(text, 11, "Stray NUL character at position 12.");
+}
+
+TEST_CASE("haproxy loader does not join a line ending in a backslash to the next one",
+          "[haproxy]") {
+  // HAProxy has no line continuation: the backslash is a word of its own
+  // and the next line is read as a keyword.
+  std::string text = in_frontend("  bind 127.0.0.1:1884 \\\n    name second\n");
+  refused_with(text, 9, "'bind 127.0.0.1:1884' in section 'frontend': unknown keyword '\\'.");
+  refused_with(text, 10, "unknown keyword 'name' in 'frontend' section");
+}
+
+TEST_CASE("haproxy loader warns about keywords that do not matter to a TCP balancer", "[haproxy]") {
+  struct Warned {
+    std::string text;
+    int line;
+    std::string start;
+  };
+  const std::vector<Warned> cases = {
+      {in_global("  daemon\n"), 2, "'daemon' is ignored: it does not apply to mqlb."},
+      {in_global("  user haproxy\n"), 2, "'user' is ignored"},
+      {in_global("  group haproxy\n"), 2, "'group' is ignored"},
+      {in_global("  chroot /var/lib/haproxy\n"), 2, "'chroot' is ignored"},
+      {in_global("  pidfile /run/haproxy.pid\n"), 2, "'pidfile' is ignored"},
+      {in_global("  nbproc 1\n"), 2, "'nbproc' is ignored"},
+      {in_global("  stats socket /run/haproxy.sock mode 660 level admin\n"), 2,
+       "'stats socket' is ignored"},
+      {in_frontend("  option httplog\n"), 9,
+       "'option httplog' ignored for frontend 'f' as it requires HTTP mode."},
+      {in_frontend("  option forwardfor\n"), 9,
+       "'option forwardfor' ignored for frontend 'f' as it requires HTTP mode."},
+      {in_frontend("  option dontlognull\n"), 9, "'option dontlognull' is not supported yet"},
+      {in_frontend("  http-request deny\n"), 9,
+       "'http-request' rules ignored for frontend 'f' as they require HTTP mode."},
+      {in_frontend("  timeout server 1s\n"), 9,
+       "'timeout server' will be ignored because frontend 'f' has no backend capability"},
+      {in_frontend("  balance leastconn\n"), 9,
+       "'balance' ignored because frontend 'f' has no backend capability."},
+      {std::string(kBase) + "  option tcplog\n", 11,
+       "backend 'b' : 'option tcplog' directive is ignored in backends."},
+      {std::string(kBase) + "  maxconn 10\n", 11,
+       "'maxconn' ignored because backend 'b' has no frontend capability. Maybe you want "
+       "'fullconn' instead ?"},
+      {std::string(kBase) + "  server s2 10.0.0.6:1 inter 3s\n", 11,
+       "'server b/s2' : 'inter' has no effect without 'check'."},
+      {in_frontend("  bind 127.0.0.1:1884 crt a.pem\n"), 9,
+       "'bind 127.0.0.1:1884' in section 'frontend' : 'crt' has no effect without 'ssl'"},
+      {in_frontend("  bind 127.0.0.1:1884 alpn mqtt\n"), 9,
+       "'bind 127.0.0.1:1884' in section 'frontend' : 'alpn' has no effect without 'ssl'"},
+      {std::string(kBase) + ".warning \"look here\"\n", 11, "'look here'."},
+      {std::string(kBase) + "  tcp-check connect\n", 9,
+       "backend 'b' uses tcp-check rules without 'option tcp-check', so the rules are ignored."},
+      {"defaults\n  mode tcp\nfrontend f\n  bind :1883\n  default_backend b\nbackend b\n"
+       "  server s 127.0.0.1:1\n",
+       3, "missing timeouts for frontend 'f'."},
+  };
+  for (const auto& c : cases) {
+    LoadResult r = load(c.text);
+    INFO(c.text << listing(r));
+    CHECK(r.config);
+    CHECK(warns(r, c.line, c.start));
+  }
+}
+
+TEST_CASE("haproxy loader does not report what follows from an error already reported",
+          "[haproxy]") {
+  LoadResult r = load(std::string(kBase) + "backend c\n  server s2 10.0.0.6:1 chek\n");
+  INFO(listing(r));
+  CHECK(r.errors.size() == 1);
+}
+
+}  // namespace
+}  // namespace mqlb::conf
