@@ -9,7 +9,7 @@ namespace mqlb::lb {
 
 std::variant<CliOptions, std::string> parse_cli(std::span<const char* const> args) {
   CliOptions opts;
-  bool check = false;
+  bool check = false, dump = false;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string_view a = args[i];
     if (a == "-f") {
@@ -19,6 +19,8 @@ std::variant<CliOptions, std::string> parse_cli(std::span<const char* const> arg
       opts.config_files.emplace_back(a.substr(2));
     } else if (a == "-c") {
       check = true;
+    } else if (a == "--dump-config") {
+      dump = true;
     } else if (a == "-v" || a == "-vv" || a == "--version") {
       opts.mode = CliOptions::Mode::Version;
       return opts;
@@ -30,7 +32,10 @@ std::variant<CliOptions, std::string> parse_cli(std::span<const char* const> arg
     }
   }
   if (opts.config_files.empty()) return "no configuration file: use -f FILE (see mqlb --help)";
-  opts.mode = check ? CliOptions::Mode::Check : CliOptions::Mode::Run;
+  if (check && dump) return "options '-c' and '--dump-config' exclude each other";
+  opts.mode = check  ? CliOptions::Mode::Check
+              : dump ? CliOptions::Mode::DumpConfig
+                     : CliOptions::Mode::Run;
   return opts;
 }
 
@@ -79,18 +84,20 @@ std::vector<ConfigMessage> config_report(const conf::LoadResult& result) {
 }
 
 std::string usage() {
-  return "Usage: mqlb -f FILE [-f FILE...] [-c]\n"
+  return "Usage: mqlb -f FILE [-f FILE...] [-c | --dump-config]\n"
          "       mqlb -v | --help\n"
          "\n"
          "  -f FILE   configuration file: mqlb JSON (docs/config.md) or haproxy.cfg\n"
          "            (docs/haproxy.md), told apart by content. Several -f, or a\n"
          "            directory (its *.cfg files in lexical order), make one haproxy.cfg\n"
          "  -c        check the configuration and exit: 0 valid, 1 invalid\n"
+         "  --dump-config  print the configuration as mqlb JSON, every default\n"
+         "            written out, and exit (see what a haproxy.cfg became)\n"
          "  -v        print the version of mqlb and of its libraries\n"
          "  -h        this help\n"
          "\n"
-         "Signals: SIGTERM stops accepting and lets sessions finish (global.hard_stop_after),\n"
-         "SIGINT stops at once.\n";
+         "Signals: SIGHUP reloads the configuration in place, SIGTERM stops accepting\n"
+         "and lets sessions finish (global.hard_stop_after), SIGINT stops at once.\n";
 }
 
 }  // namespace mqlb::lb

@@ -1,6 +1,6 @@
 #pragma once
 // Command line of the mqlb binary, HAProxy-shaped: -f FILE (several times,
-// or a directory), -c, -v, -h.
+// or a directory), -c, --dump-config, -v, -h.
 // Pure: returns what to do, or an error naming the argument.
 
 #include <span>
@@ -13,7 +13,7 @@
 namespace mqlb::lb {
 
 struct CliOptions {
-  enum class Mode { Run, Check, Version, Help };
+  enum class Mode { Run, Check, DumpConfig, Version, Help };
   Mode mode = Mode::Run;
   // In order, as given; a directory stands for its *.cfg files (conf/config_file.h).
   std::vector<std::string> config_files;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "conf/config_file.h"
+#include "conf/json_dump.h"
 #include "lb/cli.h"
 #include "lb/control.h"
 #include "lb/nofile.h"
@@ -47,6 +48,10 @@ std::optional<conf::Config> load(const CliOptions& opts) {
 int run(const CliOptions& opts) {
   auto config = load(opts);
   if (!config) return 1;
+  if (opts.mode == CliOptions::Mode::DumpConfig) {
+    std::cout << conf::dump_json(*config);
+    return 0;
+  }
   unsigned nworkers = config->global.workers ? config->global.workers
                                              : std::max(1u, std::thread::hardware_concurrency());
   auto registry = std::make_unique<StateRegistry>(nworkers);

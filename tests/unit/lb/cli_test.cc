@@ -50,6 +50,15 @@ TEST_CASE("cli -c checks the configuration before or after -f", "[cli]") {
   CHECK(after.config_files == std::vector<std::string>{"x.json"});
 }
 
+TEST_CASE("cli --dump-config prints the configuration, and not with -c", "[cli]") {
+  auto o = options({"-f", "haproxy.cfg", "--dump-config"});
+  CHECK(o.mode == Mode::DumpConfig);
+  CHECK(o.config_files == std::vector<std::string>{"haproxy.cfg"});
+  CHECK(error({"-c", "--dump-config", "-f", "x.cfg"}) ==
+        "options '-c' and '--dump-config' exclude each other");
+  CHECK(error({"--dump-config"}) == "no configuration file: use -f FILE (see mqlb --help)");
+}
+
 TEST_CASE("cli -v and --version ask for the version without a file", "[cli]") {
   CHECK(options({"-v"}).mode == Mode::Version);
   CHECK(options({"-vv"}).mode == Mode::Version);
@@ -121,6 +130,7 @@ TEST_CASE("cli usage names every option", "[cli]") {
   std::string u = usage();
   CHECK_THAT(u, Contains("-f FILE"));
   CHECK_THAT(u, Contains("-c "));
+  CHECK_THAT(u, Contains("--dump-config"));
   CHECK_THAT(u, Contains("-v "));
   CHECK_THAT(u, Contains("-h "));
 }
