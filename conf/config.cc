@@ -1,6 +1,8 @@
 // Pure helpers of the config model.
 #include "conf/config.h"
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <utility>
 
@@ -35,6 +37,61 @@ std::optional<Balance> parse_balance(std::string_view name) {
   for (const auto& [value, known] : kBalanceNames)
     if (known == name) return value;
   return std::nullopt;
+}
+
+std::optional<std::vector<ServerResolve::Step>> parse_init_addr(std::string_view text,
+                                                                std::string& error) {
+  using Method = ServerResolve::Method;
+  std::vector<ServerResolve::Step> steps;
+  bool have_ip = false;
+  while (true) {
+    const size_t comma = text.find(',');
+    const std::string word(text.substr(0, comma));
+    in6_addr any{};
+    if (word == "libc") {
+      steps.push_back({Method::Libc, {}});
+    } else if (word == "last") {
+      steps.push_back({Method::Last, {}});
+    } else if (word == "none") {
+      steps.push_back({Method::None, {}});
+    } else if (inet_pton(AF_INET, word.c_str(), &any) == 1 ||
+               inet_pton(AF_INET6, word.c_str(), &any) == 1) {
+      if (have_ip) {
+        error = "initial address already specified, cannot add '" + word + "'.";
+        return std::nullopt;
+      }
+      have_ip = true;
+      steps.push_back({Method::Ip, word});
+    } else {
+      error =
+          "unknown init-addr method '" + word + "', supported methods are 'libc', 'last', 'none'.";
+      return std::nullopt;
+    }
+    if (comma == std::string_view::npos) return steps;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+std::string to_string(const std::vector<ServerResolve::Step>& init_addr) {
+  std::string out;
+  for (const auto& step : init_addr) {
+    if (!out.empty()) out += ',';
+    switch (step.method) {
+      case ServerResolve::Method::Last:
+        out += "last";
+        break;
+      case ServerResolve::Method::Libc:
+        out += "libc";
+        break;
+      case ServerResolve::Method::None:
+        out += "none";
+        break;
+      case ServerResolve::Method::Ip:
+        out += step.ip;
+        break;
+    }
+  }
+  return out;
 }
 
 std::string Bind::to_string() const {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -107,6 +108,31 @@ struct BackendCheck {
   bool operator==(const BackendCheck&) const = default;
 };
 
+// How a server's host name becomes an address when the runtime is built
+// (HAProxy's `resolve-prefer` and `init-addr`).
+struct ServerResolve {
+  enum class Family { Ipv4, Ipv6 };
+  enum class Method { Last, Libc, None, Ip };
+  struct Step {
+    Method method = Method::Libc;
+    std::string ip;  // Method::Ip
+    bool operator==(const Step&) const = default;
+  };
+  Family prefer = Family::Ipv4;  // the first address of this family, else of the other
+  // Tried in order until one gives an address. Last: the address a state
+  // file kept (none yet); None: no address, the server starts in
+  // maintenance. HAProxy's default is "last,libc".
+  std::vector<Step> init_addr{{Method::Last, {}}, {Method::Libc, {}}};
+
+  bool operator==(const ServerResolve&) const = default;
+};
+
+// HAProxy's `init-addr` list ("last,libc,none", "libc,10.0.0.5"), or nullopt
+// with `error` in HAProxy's words ("unknown init-addr method 'x', ...").
+std::optional<std::vector<ServerResolve::Step>> parse_init_addr(std::string_view text,
+                                                                std::string& error);
+std::string to_string(const std::vector<ServerResolve::Step>& init_addr);
+
 struct Server {
   std::string name;
   std::string address;  // IP literal or host name, resolved when the runtime is built
@@ -117,6 +143,7 @@ struct Server {
   bool disabled = false;
   ServerTls tls;
   ServerCheck check;
+  ServerResolve resolve;
 
   bool operator==(const Server&) const = default;
 };
@@ -211,8 +238,17 @@ struct AdminHttp {
   bool operator==(const AdminHttp&) const = default;
 };
 
+// Where something was written, for errors found after loading (a host
+// name that does not resolve).
+struct Origin {
+  std::string file;
+  int line = 0;
+};
+
 struct Config {
   std::string file;
+  // "backend/server" -> its `server` line, when the format has lines.
+  std::map<std::string, Origin> origins;
   Global global;
   std::vector<Frontend> frontends;
   std::vector<Backend> backends;

@@ -143,18 +143,19 @@ inline constexpr std::string_view kServerKeywords[] = {
     "weight", "maxconn", "backup", "no-backup", "disabled", "enabled", "check", "no-check", "inter",
     "fastinter", "downinter", "rise", "fall", "port", "addr", "init-state", "slowstart",
     "on-marked-down", "on-marked-up", "on-error", "observe", "error-limit", "check-ssl",
-    "no-check-ssl", "ssl", "no-ssl", "verify", "ca-file", "sni", "crt",
+    "no-check-ssl", "ssl", "no-ssl", "verify", "ca-file", "sni", "crt", "resolve-prefer",
+    "init-addr",
     // HAProxy's, not built in mqlb yet:
     "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "proxy-v2-options",
-    "resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "init-addr", "agent-check",
-    "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id", "track", "source",
-    "namespace", "proto", "redir", "maxqueue", "minconn", "max-reuse", "pool-max-conn",
-    "pool-purge-delay", "pool-low-conn", "tfo", "alpn", "npn", "ciphers", "ciphersuites",
-    "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
-    "ssl-min-ver", "ssl-max-ver", "ssl-reuse", "no-ssl-reuse", "crl-file", "tls-tickets",
-    "no-tls-tickets", "check-send-proxy", "check-sni", "check-alpn", "check-proto",
-    "check-via-socks4", "socks4", "usesrc", "stick", "non-stick", "allow-0rtt", "ws", "curves",
-    "sigalgs", "client-sigalgs", "verifyhost", "shard", "log-proto", "nbconn"};
+    "resolvers", "resolve-net", "resolve-opts", "agent-check", "agent-port", "agent-inter",
+    "agent-addr", "agent-send", "cookie", "id", "track", "source", "namespace", "proto", "redir",
+    "maxqueue", "minconn", "max-reuse", "pool-max-conn", "pool-purge-delay", "pool-low-conn", "tfo",
+    "alpn", "npn", "ciphers", "ciphersuites", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12",
+    "no-tlsv13", "force-tlsv12", "force-tlsv13", "ssl-min-ver", "ssl-max-ver", "ssl-reuse",
+    "no-ssl-reuse", "crl-file", "tls-tickets", "no-tls-tickets", "check-send-proxy", "check-sni",
+    "check-alpn", "check-proto", "check-via-socks4", "socks4", "usesrc", "stick", "non-stick",
+    "allow-0rtt", "ws", "curves", "sigalgs", "client-sigalgs", "verifyhost", "shard", "log-proto",
+    "nbconn"};
 
 // The options of `bind`.
 inline constexpr std::string_view kBindKeywords[] = {

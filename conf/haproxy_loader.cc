@@ -1524,6 +1524,17 @@ bool Parser::server_options(const Words& w, size_t first, const ServerWho& who, 
       else
         return fail("'sni " + *v +
                     "' is not supported yet by mqlb (only a fixed name, as str(NAME))");
+    } else if (kw == "resolve-prefer") {
+      auto v = value();
+      if (!v || (*v != "ipv4" && *v != "ipv6"))
+        return fail("'resolve-prefer' expects either ipv4 or ipv6 as argument.");
+      s.resolve.prefer = *v == "ipv6" ? ServerResolve::Family::Ipv6 : ServerResolve::Family::Ipv4;
+    } else if (kw == "init-addr") {
+      auto v = value();
+      std::string why = "expects a list of methods such as last,libc,none.";
+      auto steps = v ? parse_init_addr(*v, why) : std::nullopt;
+      if (!steps) return fail("'init-addr' : " + why);
+      s.resolve.init_addr = std::move(*steps);
     } else if (contains(kServerKeywords, kw)) {
       return fail("'" + kw + "' is not supported yet by mqlb");
     } else {
@@ -1622,6 +1633,8 @@ void Parser::close_proxy() {
     if (b.check.type == BackendCheck::Type::TcpCheck && b.check.tcp_check.empty())
       b.check.tcp_check.push_back("connect");  // HAProxy's `option tcp-check` alone
     b.servers = p.servers;
+    for (const auto& [server, line] : p.server_lines)
+      cfg_.origins[b.name + "/" + server] = {file_, line};
     b.timeouts = s.timeouts;
     bool missing = !b.timeouts.connect || b.timeouts.connect->count() == 0 || !b.timeouts.server ||
                    b.timeouts.server->count() == 0;

@@ -216,6 +216,8 @@ Json server(const Server& s) {
   j["check"] = s.check.enabled;
   if (s.check.enabled) j.update(check_options(s.check));
   j["slowstart"] = s.check.slowstart ? duration(*s.check.slowstart) : Json(0);
+  j["resolve-prefer"] = s.resolve.prefer == ServerResolve::Family::Ipv6 ? "ipv6" : "ipv4";
+  j["init-addr"] = to_string(s.resolve.init_addr);
   // The loader knows only the "on" value of these two.
   if (s.check.shutdown_sessions_on_down) j["on-marked-down"] = "shutdown-sessions";
   if (s.check.shutdown_backup_sessions_on_up) j["on-marked-up"] = "shutdown-backup-sessions";

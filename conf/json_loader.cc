@@ -309,6 +309,8 @@ constexpr std::pair<std::string_view, ServerCheck::OnError> kOnErrors[] = {
     {"sudden-death", ServerCheck::OnError::SuddenDeath},
     {"mark-down", ServerCheck::OnError::MarkDown}};
 constexpr std::pair<std::string_view, bool> kObserve[] = {{"layer4", true}, {"none", false}};
+constexpr std::pair<std::string_view, ServerResolve::Family> kFamilies[] = {
+    {"ipv4", ServerResolve::Family::Ipv4}, {"ipv6", ServerResolve::Family::Ipv6}};
 constexpr std::pair<std::string_view, bool> kOnMarkedDown[] = {{"shutdown-sessions", true}};
 constexpr std::pair<std::string_view, bool> kOnMarkedUp[] = {{"shutdown-backup-sessions", true}};
 constexpr std::pair<std::string_view, BackendCheck::Type> kCheckTypes[] = {
@@ -329,10 +331,10 @@ std::optional<Duration> read_interval(Reader& r, const Json& v, const std::strin
 
 // The keys of read_server_options().
 const std::vector<std::string_view> kServerOptionKeys = {
-    "weight",       "maxconn",    "backup",     "disabled",  "check",
-    "inter",        "fastinter",  "downinter",  "rise",      "fall",
-    "check-port",   "check-addr", "init-state", "slowstart", "on-marked-down",
-    "on-marked-up", "on-error",   "check-ssl",  "observe",   "error-limit"};
+    "weight",     "maxconn",     "backup",         "disabled",     "check",      "inter",
+    "fastinter",  "downinter",   "rise",           "fall",         "check-port", "check-addr",
+    "init-state", "slowstart",   "on-marked-down", "on-marked-up", "on-error",   "check-ssl",
+    "observe",    "error-limit", "resolve-prefer", "init-addr"};
 
 // What a server shares with "default-server": the check options and where
 // the server stands in the balancing. Each one overwrites `s` only when
@@ -384,6 +386,15 @@ void read_server_options(Reader& r, const Json& v, const std::string& path, Serv
     if (auto n = r.integer(v["error-limit"], path + ".error-limit", 1, 1'000'000))
       c.error_limit = uint32_t(*n);
   read_flag(r, v, path, "check-ssl", c.ssl);
+  read_choice(r, v, path, "resolve-prefer", "address family", kFamilies, s.resolve.prefer);
+  if (v.contains("init-addr"))
+    if (auto text = r.string(v["init-addr"], path + ".init-addr")) {
+      std::string why;
+      if (auto steps = parse_init_addr(*text, why))
+        s.resolve.init_addr = std::move(*steps);
+      else
+        r.fail(path + ".init-addr", why);
+    }
 }
 
 // The check options only mean something on a server that is checked. As in

@@ -127,6 +127,8 @@ std::vector<std::string> Control::reload(const std::string& trigger) {
   if (!errors.empty()) return refuse(std::move(errors));
   auto rt = build_runtime(next, *registry_, errors);
   if (!errors.empty()) return refuse(std::move(errors));
+  for (const auto& w : rt->warnings)
+    log_event(Level::Warning, "reload: " + w, runtime_->event_log);
 
   if (next.global.maxconn == runtime_->config.global.maxconn) {
     rt->maxconn = runtime_->maxconn;

@@ -57,6 +57,8 @@ int run(const CliOptions& opts) {
   auto registry = std::make_unique<StateRegistry>(nworkers);
   std::vector<std::string> errors;
   auto rt = build_runtime(*config, *registry, errors);
+  for (const auto& w : rt->warnings)
+    log_event(Level::Warning, "config : " + w);
   for (const auto& e : errors)
     log_event(Level::Alert, "config : " + e);
   if (!errors.empty()) return 1;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <netdb.h>
 
 #include <cstring>
@@ -10,7 +11,10 @@
 namespace mqlb::lb {
 namespace {
 
-bool resolve(const std::string& host, uint16_t port, sockaddr_storage& out, std::string& error) {
+// The host's first address of family `prefer`, else its first address
+// (getaddrinfo's order, which follows /etc/gai.conf).
+bool resolve(const std::string& host, uint16_t port, sockaddr_storage& out, std::string& error,
+             int prefer = AF_INET) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
@@ -19,9 +23,49 @@ bool resolve(const std::string& host, uint16_t port, sockaddr_storage& out, std:
     error = gai_strerror(rc);
     return false;
   }
-  std::memcpy(&out, res->ai_addr, res->ai_addrlen);
+  const addrinfo* chosen = res;
+  for (const addrinfo* a = res; a; a = a->ai_next)
+    if (a->ai_family == prefer) {
+      chosen = a;
+      break;
+    }
+  std::memcpy(&out, chosen->ai_addr, chosen->ai_addrlen);
   freeaddrinfo(res);
   return true;
+}
+
+enum class Resolved { Yes, No, Maintenance };
+
+// A server's address by its init-addr methods, in order (HAProxy 2.6
+// srv_iterate_initaddr): libc asks the resolver, an IP is used as is,
+// "last" (the address a server-state-file kept) has nothing to offer yet,
+// "none" gives up and lets the server start in maintenance.
+Resolved resolve_server(const conf::Server& s, sockaddr_storage& out, std::string& error) {
+  const int prefer = s.resolve.prefer == conf::ServerResolve::Family::Ipv6 ? AF_INET6 : AF_INET;
+  std::string why;
+  in6_addr literal{};
+  if (inet_pton(AF_INET, s.address.c_str(), &literal) == 1 ||
+      inet_pton(AF_INET6, s.address.c_str(), &literal) == 1) {
+    if (resolve(s.address, s.port, out, error)) return Resolved::Yes;
+    return Resolved::No;
+  }
+  for (const auto& step : s.resolve.init_addr) {
+    switch (step.method) {
+      case conf::ServerResolve::Method::Libc:
+        if (resolve(s.address, s.port, out, why, prefer)) return Resolved::Yes;
+        error = why;
+        break;
+      case conf::ServerResolve::Method::Ip:
+        if (resolve(step.ip, s.port, out, why, prefer)) return Resolved::Yes;
+        break;
+      case conf::ServerResolve::Method::Last:
+        break;
+      case conf::ServerResolve::Method::None:
+        return Resolved::Maintenance;
+    }
+  }
+  if (error.empty()) error = "no init-addr method gave an address";
+  return Resolved::No;
 }
 
 uint64_t thread_random() {
@@ -36,7 +80,7 @@ void apply_to_state(const Runtime& rt) {
       ServerState& st = *s->state;
       st.maxconn.store(s->conf.maxconn, std::memory_order_relaxed);
       if (st.weight() != s->conf.weight) st.set_weight(s->conf.weight);
-      AdminState admin = s->conf.disabled ? AdminState::Maint : AdminState::Ready;
+      AdminState admin = s->conf.disabled || s->unresolved ? AdminState::Maint : AdminState::Ready;
       if (st.admin() != admin) st.set_admin(admin);
     }
   }
@@ -64,11 +108,18 @@ void add_tls_errors(const conf::Config& config, std::vector<conf::Error>& tls_er
 void build_check_rules(const conf::Config& config, const conf::Backend& gb, const conf::Server& gs,
                        Server& s, std::vector<std::string>& errors) {
   const std::string where = config.file + ": " + json_path(config.backends, gb, "backends");
-  std::string why;
-  const std::string& host = gs.check.addr.empty() ? gs.address : gs.check.addr;
-  if (!resolve(host, gs.check.port ? gs.check.port : gs.port, s.check_addr, why))
+  const uint16_t port = gs.check.port ? gs.check.port : gs.port;
+  if (gs.check.addr.empty()) {
+    // The server's own address, as resolved (check-addr is an IP literal).
+    s.check_addr = s.addr;
+    if (s.check_addr.ss_family == AF_INET6)
+      reinterpret_cast<sockaddr_in6*>(&s.check_addr)->sin6_port = htons(port);
+    else
+      reinterpret_cast<sockaddr_in*>(&s.check_addr)->sin_port = htons(port);
+  } else if (std::string why; !resolve(gs.check.addr, port, s.check_addr, why)) {
     errors.push_back("backend '" + gb.name + "', server '" + gs.name +
-                     "': could not resolve the check address '" + host + "': " + why);
+                     "': could not resolve the check address '" + gs.check.addr + "': " + why);
+  }
   switch (gb.check.type) {
     case conf::BackendCheck::Type::Tcp:
       s.check = std::make_shared<health::Ruleset>(health::tcp_rules());
@@ -224,9 +275,27 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
       s->id = gb.name + "/" + gs.name;
       s->state = registry.server(b->state, gs.name, gs.address + ":" + std::to_string(gs.port));
       std::string why;
-      if (!resolve(gs.address, gs.port, s->addr, why))
-        errors.push_back("backend '" + gb.name + "', server '" + gs.name +
-                         "': could not resolve address '" + gs.address + "': " + why);
+      const auto origin = config.origins.find(s->id);
+      // HAProxy's "[haproxy.cfg:10] : 'server mqtt/b1' : ..." when the
+      // server has a line.
+      const std::string who = origin == config.origins.end()
+                                  ? "backend '" + gb.name + "', server '" + gs.name + "'"
+                                  : "[" + origin->second.file + ":" +
+                                        std::to_string(origin->second.line) + "] : 'server " +
+                                        s->id + "'";
+      switch (resolve_server(gs, s->addr, why)) {
+        case Resolved::Yes:
+          break;
+        case Resolved::No:
+          errors.push_back(who + " : could not resolve address '" + gs.address + "' (" + why +
+                           ").");
+          break;
+        case Resolved::Maintenance:
+          s->unresolved = true;
+          rt->warnings.push_back(who + " : could not resolve address '" + gs.address +
+                                 "', starting in maintenance (init-addr none).");
+          break;
+      }
       if (gs.tls.enabled) {
         std::vector<conf::Error> tls_errors;
         s->tls = tls::ClientContext::build(
@@ -235,7 +304,9 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
             tls_errors);
         add_tls_errors(config, tls_errors, errors);
       }
-      if (gs.check.enabled) build_check(config, gb, gs, *s, errors);
+      // A server without an address has nothing to check.
+      if (gs.check.enabled && s->addr.ss_family != AF_UNSPEC)
+        build_check(config, gb, gs, *s, errors);
       b->servers.push_back(std::move(s));
     }
     rt->backends.push_back(std::move(b));

@@ -32,6 +32,8 @@ struct Server {
   // check-port, else the server's address and port).
   std::shared_ptr<const health::Ruleset> check;
   sockaddr_storage check_addr{};
+  // No address: init-addr none let it start in maintenance.
+  bool unresolved = false;
   // Checks over TLS (check-ssl, `tcp-check connect ssl`): the server's TLS
   // settings, the same context as `tls` when its traffic is TLS too.
   std::shared_ptr<const tls::ClientContext> check_tls;
@@ -99,6 +101,9 @@ struct Runtime {
   uint32_t maxconn = 0;  // effective (after RLIMIT_NOFILE)
   unsigned workers = 1;
   std::shared_ptr<ProcessState> process;
+  // What build_runtime noticed without refusing it (a server left in
+  // maintenance by init-addr none), for the caller to log.
+  std::vector<std::string> warnings;
 };
 
 // Resolves server addresses, opens log targets, loads TLS certificates and

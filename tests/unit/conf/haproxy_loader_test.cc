@@ -691,6 +691,36 @@ TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy
   }
 }
 
+TEST_CASE("haproxy loader reads resolve-prefer and init-addr, and where each server was written",
+          "[haproxy]") {
+  const Config c = loads(std::string(kBase) +
+                         "  server s2 broker.local:1885 resolve-prefer ipv6 init-addr "
+                         "last,libc,none\n"
+                         "  server s3 broker.local:1886 init-addr libc,10.0.0.9\n");
+  const auto& servers = c.backends[0].servers;
+  using Method = ServerResolve::Method;
+  CHECK(servers[0].resolve == ServerResolve{});  // HAProxy's default: ipv4 here, last,libc
+  CHECK(servers[1].resolve.prefer == ServerResolve::Family::Ipv6);
+  CHECK(servers[1].resolve.init_addr == std::vector<ServerResolve::Step>{{Method::Last, ""},
+                                                                         {Method::Libc, ""},
+                                                                         {Method::None, ""}});
+  CHECK(servers[2].resolve.init_addr ==
+        std::vector<ServerResolve::Step>{{Method::Libc, ""}, {Method::Ip, "10.0.0.9"}});
+  // Errors found when the runtime resolves names point back at the line.
+  CHECK(c.origins.at("b/s1").line == 10);
+  CHECK(c.origins.at("b/s3").line == 12);
+  CHECK(c.origins.at("b/s3").file == kFile);
+
+  refused_with(std::string(kBase) + "  server s2 h:1 resolve-prefer ipv5\n", 11,
+               "'server b/s2' : 'resolve-prefer' expects either ipv4 or ipv6 as argument.");
+  refused_with(std::string(kBase) + "  server s2 h:1 init-addr libc,dns\n", 11,
+               "'server b/s2' : 'init-addr' : unknown init-addr method 'dns', supported methods "
+               "are 'libc', 'last', 'none'.");
+  refused_with(std::string(kBase) + "  server s2 h:1 init-addr 10.0.0.1,10.0.0.2\n", 11,
+               "'server b/s2' : 'init-addr' : initial address already specified, cannot add "
+               "'10.0.0.2'.");
+}
+
 struct Refusal {
   std::string text;
   int line;

@@ -226,7 +226,7 @@ TEST_CASE("the dump of a rich config holds what the loader resolved", "[json_dum
     "downinter": "10s", "rise": 4, "fall": 2, "init-state": "up", "observe": "layer4",
     "error-limit": 5, "on-error": "mark-down", "check-ssl": false, "slowstart": "10s",
     "on-marked-down": "shutdown-sessions", "on-marked-up": "shutdown-backup-sessions",
-    "ssl": false})"));
+    "resolve-prefer": "ipv4", "init-addr": "last,libc", "ssl": false})"));
   CHECK(b["servers"][1]["check-port"] == 1995);
   CHECK(b["servers"][1]["check-addr"] == "127.0.0.2");
   CHECK(b["servers"][1]["slowstart"] == 0);
@@ -278,7 +278,8 @@ TEST_CASE("every default of a minimal config is written out", "[json_dump]") {
       "check": {"type": "tcp", "log-health-checks": false},
       "servers": [{
         "name": "s", "address": "127.0.0.1", "port": 1884, "weight": 1, "maxconn": 0,
-        "backup": false, "disabled": false, "check": false, "slowstart": 0, "ssl": false
+        "backup": false, "disabled": false, "check": false, "slowstart": 0,
+        "resolve-prefer": "ipv4", "init-addr": "last,libc", "ssl": false
       }]
     }]
   })");

@@ -394,9 +394,8 @@ TEST_CASE("bad server check values are refused with what is expected",
       checked({{"check-interval", "2s"}}), s0 + "check-interval",
       "unknown key (expected one of: weight, maxconn, backup, disabled, check, inter, "
       "fastinter, downinter, rise, fall, check-port, check-addr, init-state, slowstart, "
-      "on-marked-down, on-marked-up, on-error, check-ssl, observe, error-limit, name, address, "
-      "port, ssl, "
-      "verify, ca-file, sni, crt)");
+      "on-marked-down, on-marked-up, on-error, check-ssl, observe, error-limit, resolve-prefer, "
+      "init-addr, name, address, port, ssl, verify, ca-file, sni, crt)");
 }
 
 TEST_CASE("check options on a server that does not check are refused by name",
@@ -444,7 +443,8 @@ TEST_CASE("bad default-server values are reported once, at the default-server",
   refused_with(doc, "defaults.default-server.address",
                "unknown key (expected one of: weight, maxconn, backup, disabled, check, inter, "
                "fastinter, downinter, rise, fall, check-port, check-addr, init-state, slowstart, "
-               "on-marked-down, on-marked-up, on-error, check-ssl, observe, error-limit)");
+               "on-marked-down, on-marked-up, on-error, check-ssl, observe, error-limit, "
+               "resolve-prefer, init-addr)");
   doc["defaults"] = {{"default-server", {{"on-error", "explode"}}}};
   refused_with(doc, "defaults.default-server.on-error",
                "unknown on-error action 'explode' (fastinter, fail-check, sudden-death, "
@@ -534,6 +534,24 @@ TEST_CASE("a tcp-check that connects with ssl lets servers give their TLS keys",
       backend_check({{"type", "tcp-check"}, {"tcp-check", {"connect port 8883 comment ssl soon"}}});
   plain["backends"][0]["servers"][0].update({{"check", true}, {"sni", "broker.test"}});
   refused_with(plain, "backends[0].servers[0].sni", "needs \"ssl\": true");
+}
+
+TEST_CASE("resolve-prefer and init-addr load on a server and from default-server",
+          "[json_loader]") {
+  Json doc = server_with({{"address", "broker.local"}, {"init-addr", "libc,none"}});
+  doc["backends"][0]["default-server"] = {{"resolve-prefer", "ipv6"}};
+  const Config c = loads(doc);
+  using Method = ServerResolve::Method;
+  CHECK(c.backends[0].servers[0].resolve.prefer == ServerResolve::Family::Ipv6);
+  CHECK(c.backends[0].servers[0].resolve.init_addr ==
+        std::vector<ServerResolve::Step>{{Method::Libc, ""}, {Method::None, ""}});
+  CHECK(c.backends[0].servers[1].resolve.init_addr == ServerResolve{}.init_addr);
+  CHECK(c.origins.empty());  // JSON errors name paths, not lines
+
+  refused_with(server_with({{"resolve-prefer", "ipv5"}}), "backends[0].servers[0].resolve-prefer",
+               "unknown address family 'ipv5' (ipv4, ipv6)");
+  refused_with(server_with({{"init-addr", "libc,,none"}}), "backends[0].servers[0].init-addr",
+               "unknown init-addr method '', supported methods are 'libc', 'last', 'none'.");
 }
 
 }  // namespace
