@@ -9,6 +9,7 @@
 #include "lb/listener.h"
 #include "lb/nofile.h"
 #include "lb/reload_plan.h"
+#include "lb/sd_notify.h"
 #include "lb/worker.h"
 #include "tls/ticket_keys.h"
 
@@ -70,6 +71,7 @@ int Control::run() {
             "ready: " + std::to_string(workers_.size()) + " workers, maxconn " +
                 std::to_string(runtime_->maxconn) + ", listening on" + binds,
             runtime_->event_log);
+  sd_notify("READY=1\nSTATUS=ready");
   uv_run(&loop_, UV_RUN_DEFAULT);
   shutdown_loop();
   return 0;
@@ -108,6 +110,11 @@ std::vector<std::string> Control::reload(const std::string& trigger) {
   };
   if (stopping_) return refuse({"mqlb is stopping"});
   log_event(Level::Notice, trigger + ": reloading the configuration.", runtime_->event_log);
+  // systemd waits for READY=1 again, whichever way the reload ends.
+  sd_notify_reloading();
+  struct Ready {
+    ~Ready() { sd_notify("READY=1"); }
+  } ready;
 
   conf::LoadResult loaded = loader_();
   for (const auto& w : loaded.warnings)
@@ -218,12 +225,14 @@ void Control::handle_signal(int signum) {
     return;
   }
   if (signum == SIGINT) {
+    sd_notify("STOPPING=1");
     log_event(Level::Notice, "SIGINT received: stopping now.", rt.event_log);
     broadcast_hard_stop();
     return;
   }
   if (stopping_) return;
   stopping_ = true;
+  sd_notify("STOPPING=1");
   log_event(Level::Notice,
             "SIGTERM received: listeners closed, " + std::to_string(rt.process->active.get()) +
                 " sessions draining (hard stop in " +
