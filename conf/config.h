@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "conf/acl.h"
+
 namespace mqlb::conf {
 
 using Duration = std::chrono::milliseconds;
@@ -194,6 +196,9 @@ struct Bind {
 struct Frontend {
   std::string name;
   std::vector<Bind> binds;
+  // `use_backend NAME if|unless CONDITION`, tried in order before
+  // default_backend (conf/acl.h).
+  std::vector<BackendRule> use_backend;
   std::string default_backend;
   uint32_t maxconn = 0;  // resolved: never 0 after loading
   Timeouts timeouts;     // client side: client, client_fin

@@ -12,20 +12,20 @@ namespace mqlb::conf::haproxy {
 inline constexpr std::string_view kProxyKeywords[] = {
     // Read by mqlb:
     "mode", "bind", "default_backend", "balance", "server", "default-server", "timeout", "maxconn",
-    "retries", "option", "tcp-check", "log", "stats", "http-request", "description",
+    "retries", "option", "tcp-check", "log", "stats", "http-request", "description", "acl",
+    "use_backend",
     // HTTP only (a warning in mode tcp):
     "http-response", "http-after-response", "http-reuse", "http-send-name-header", "errorfile",
     "errorloc", "errorloc302", "errorloc303", "compression", "capture", "unique-id-format",
     "unique-id-header", "monitor-uri", "redirect", "cookie", "http-error", "max-keep-alive-queue",
     // Not built in mqlb yet:
-    "use_backend", "acl", "tcp-request", "tcp-response", "hash-type", "hash-balance-factor",
-    "fullconn", "source", "bind-process", "persist", "stick", "stick-table", "dispatch",
-    "external-check", "email-alert", "server-template", "load-server-state-from-file",
-    "server-state-file-name", "grace", "backlog", "force-persist", "ignore-persist", "log-format",
-    "log-tag", "log-format-sd", "error-log-format", "rate-limit", "use-server", "retry-on",
-    "http-check", "monitor", "dynamic-cookie-key", "id", "enabled", "disabled", "filter", "declare",
-    "use-fcgi-app", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "srvtcpka-cnt",
-    "srvtcpka-idle", "srvtcpka-intvl"};
+    "tcp-request", "tcp-response", "hash-type", "hash-balance-factor", "fullconn", "source",
+    "bind-process", "persist", "stick", "stick-table", "dispatch", "external-check", "email-alert",
+    "server-template", "load-server-state-from-file", "server-state-file-name", "grace", "backlog",
+    "force-persist", "ignore-persist", "log-format", "log-tag", "log-format-sd", "error-log-format",
+    "rate-limit", "use-server", "retry-on", "http-check", "monitor", "dynamic-cookie-key", "id",
+    "enabled", "disabled", "filter", "declare", "use-fcgi-app", "clitcpka-cnt", "clitcpka-idle",
+    "clitcpka-intvl", "srvtcpka-cnt", "srvtcpka-idle", "srvtcpka-intvl"};
 
 // Keywords that only make sense with HTTP traffic: a warning in mode tcp.
 inline constexpr std::string_view kHttpOnlyKeywords[] = {"http-response",

@@ -262,10 +262,12 @@ struct Proxy {
   std::vector<int> bind_lines;
   std::vector<Server> servers;
   std::map<std::string, int> server_lines;
-  int stats_line = 0;          // first `stats` keyword
-  bool own_tcp_check = false;  // its own `tcp-check` rules replace those of the defaults
-  size_t errors_before = 0;    // errors found before the section: what follows from an error is
-                               // not reported again
+  NamedAcls acls;                  // `acl NAME TEST` lines
+  std::vector<BackendRule> rules;  // `use_backend`, in order
+  int stats_line = 0;              // first `stats` keyword
+  bool own_tcp_check = false;      // its own `tcp-check` rules replace those of the defaults
+  size_t errors_before = 0;        // errors found before the section: what follows from an error is
+                                   // not reported again
   AdminHttp admin;
   bool fe() const { return kind != Kind::Backend && kind != Kind::Defaults; }
   bool be() const { return kind != Kind::Frontend && kind != Kind::Defaults; }
@@ -838,6 +840,59 @@ void Parser::proxy_keyword(const Words& w, bool no) {
     }
     settings().default_backend = arg(1);
     settings().default_backend_line = line_;
+  } else if (kw == "acl") {
+    if (in_defaults) {
+      error(line_, "'acl' not allowed in 'defaults' section.");
+      return;
+    }
+    if (arg(1).empty() || w.size() < 3) {
+      error(line_, "'acl' expects an ACL name and a fetch method.");
+      return;
+    }
+    auto test = parse_acl_test({w.begin() + 2, w.end()});
+    if (auto* e = std::get_if<std::string>(&test)) {
+      error(line_, "error detected while parsing ACL '" + w[1] + "' : " + *e);
+      return;
+    }
+    // Only frontends choose a backend; HAProxy's backend ACLs serve rules
+    // mqlb does not have.
+    if (!proxy_->fe()) {
+      warning(line_, "'acl' ignored because " + who() + " has no frontend capability.");
+      return;
+    }
+    proxy_->acls[w[1]].push_back(std::get<AclTest>(std::move(test)));
+  } else if (kw == "use_backend") {
+    if (in_defaults) {
+      error(line_, "'use_backend' not allowed in 'defaults' section.");
+      return;
+    }
+    if (!allowed(kw, true, false, true)) return;
+    if (arg(1).empty()) {
+      error(line_, "'use_backend' expects a backend name.");
+      return;
+    }
+    BackendRule rule;
+    rule.backend = w[1];
+    if (w.size() > 2) {
+      if (w[2] != "if" && w[2] != "unless") {
+        error(line_, "unexpected keyword '" + w[2] +
+                         "' after switching rule, only 'if' and 'unless' are allowed.");
+        return;
+      }
+      rule.unless = w[2] == "unless";
+      auto cond = parse_condition({w.begin() + 3, w.end()}, proxy_->acls);
+      if (auto* e = std::get_if<std::string>(&cond)) {
+        error(line_, "error detected while parsing switching rule : " + *e);
+        return;
+      }
+      rule.condition = std::get<Condition>(std::move(cond));
+      if (rule.condition.any_of.empty()) {
+        error(line_,
+              "error detected while parsing switching rule : no condition after '" + w[2] + "'.");
+        return;
+      }
+    }
+    proxy_->rules.push_back(std::move(rule));
   } else if (kw == "balance") {
     if (allowed(kw, false, true, false)) keyword_balance(w);
   } else if (kw == "server" || kw == "default-server") {
@@ -1593,6 +1648,7 @@ void Parser::close_proxy() {
     for (size_t i = 0; i < f.binds.size(); ++i)
       if (f.binds[i].name.empty()) f.binds[i].name = std::to_string(i + 1);
     f.default_backend = p.s.default_backend;
+    f.use_backend = p.rules;
     if (f.default_backend.empty() && p.kind == Kind::Listen && !p.servers.empty())
       f.default_backend = p.name;
     f.maxconn = s.maxconn.value_or(0);
@@ -1604,8 +1660,8 @@ void Parser::close_proxy() {
                           "intended.");
     if (f.default_backend.empty() && clean)
       error(p.line, label +
-                        " has no 'default_backend': mqlb sends every connection to it "
-                        "('use_backend' is not supported yet).");
+                        " has no 'default_backend': mqlb needs one for the connections no "
+                        "'use_backend' rule takes.");
     if (!s.timeouts.client || s.timeouts.client->count() == 0)
       warning(p.line, "missing timeouts for " + label +
                           ". While not properly invalid, you will certainly encounter various "
@@ -1676,6 +1732,11 @@ void Parser::finish() {
       errors_.push_back({frontend_lines_[i].first, frontend_lines_[i].second, "",
                          "Proxy '" + f.name + "': unable to find required default_backend: '" +
                              f.default_backend + "'."});
+    for (const BackendRule& r : f.use_backend)
+      if (!cfg_.find_backend(r.backend))
+        errors_.push_back(
+            {frontend_lines_[i].first, frontend_lines_[i].second, "",
+             "Proxy '" + f.name + "': unable to find required use_backend: '" + r.backend + "'."});
     listeners += f.binds.size();
     for (const Bind& b : f.binds) {
       auto [it, fresh] = bound.emplace(std::make_pair(b.host, b.port), f.name);

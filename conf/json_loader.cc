@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "conf/duration.h"
+#include "conf/haproxy_tokenizer.h"
 
 namespace mqlb::conf {
 namespace {
@@ -803,11 +804,89 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
   b.timeouts = without_zeros(b.timeouts);
 }
 
+// Words of an ACL test or condition, split as haproxy.cfg splits a line
+// (quotes, escapes; no environment expansion in JSON).
+std::optional<std::vector<std::string>> acl_words(Reader& r, const Json& v,
+                                                  const std::string& path) {
+  auto text = r.string(v, path);
+  if (!text) return std::nullopt;
+  auto words = tokenize_line(*text, [](std::string_view) { return std::nullopt; });
+  if (auto* e = std::get_if<TokenizeError>(&words)) {
+    r.fail(path, e->message);
+    return std::nullopt;
+  }
+  return std::get<std::vector<std::string>>(std::move(words));
+}
+
+// HAProxy's `acl` and `use_backend`, as
+//   "acl": {"lan": ["src 10.0.0.0/8", "src 192.168.0.0/16"], "tls": "ssl_fc"},
+//   "use_backend": [{"backend": "b2", "if": "tls lan"}, {"backend": "b3", "unless": "..."}]
+void read_routing(Reader& r, const Json& v, const std::string& path, Frontend& f) {
+  NamedAcls acls;
+  if (v.contains("acl") && r.object(v["acl"], path + ".acl"))
+    for (const auto& [name, tests] : v["acl"].items()) {
+      const std::string ap = path + ".acl." + name;
+      const Json list = tests.is_array() ? tests : Json::array({tests});
+      for (size_t i = 0; i < list.size(); ++i) {
+        const std::string tp = tests.is_array() ? Reader::index(ap, i) : ap;
+        auto words = acl_words(r, list[i], tp);
+        if (!words) continue;
+        auto test = parse_acl_test(*words);
+        if (auto* e = std::get_if<std::string>(&test))
+          r.fail(tp, *e);
+        else
+          acls[name].push_back(std::get<AclTest>(std::move(test)));
+      }
+    }
+  if (!v.contains("use_backend")) return;
+  const Json& rules = v["use_backend"];
+  if (!rules.is_array()) {
+    r.fail(path + ".use_backend",
+           "must be a list of rules, e.g. [{\"backend\": \"tls\", \"if\": \"{ ssl_fc }\"}]");
+    return;
+  }
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const std::string rp = Reader::index(path + ".use_backend", i);
+    const Json& rule = rules[i];
+    if (!r.object(rule, rp)) continue;
+    r.only_keys(rule, rp, {"backend", "if", "unless"});
+    BackendRule out;
+    if (!rule.contains("backend")) {
+      r.fail(rp + ".backend", "is required");
+      continue;
+    }
+    if (auto b = r.string(rule["backend"], rp + ".backend")) out.backend = *b;
+    if (rule.contains("if") && rule.contains("unless")) {
+      r.fail(rp, "has both \"if\" and \"unless\": give one");
+      continue;
+    }
+    out.unless = rule.contains("unless");
+    const char* key = out.unless ? "unless" : "if";
+    if (rule.contains(key)) {
+      auto words = acl_words(r, rule[key], rp + "." + key);
+      if (!words) continue;
+      auto cond = parse_condition(*words, acls);
+      if (auto* e = std::get_if<std::string>(&cond)) {
+        r.fail(rp + "." + key, *e);
+        continue;
+      }
+      out.condition = std::get<Condition>(std::move(cond));
+      if (out.condition.any_of.empty()) {
+        r.fail(rp + "." + key, "is empty: leave it out for a rule that always applies");
+        continue;
+      }
+    }
+    f.use_backend.push_back(std::move(out));
+  }
+}
+
 void read_frontend(Reader& r, const Json& v, const std::string& path, const Defaults& d,
                    const Global& g, Frontend& f) {
   Timeouts own;
   if (r.object(v, path)) {
-    r.only_keys(v, path, {"name", "bind", "default_backend", "maxconn", "timeouts", "log"});
+    r.only_keys(
+        v, path,
+        {"name", "bind", "default_backend", "acl", "use_backend", "maxconn", "timeouts", "log"});
     for (const char* key : {"name", "bind", "default_backend"})
       if (!v.contains(key)) r.fail(path + "." + key, "is required");
     if (v.contains("name")) read_name(r, v["name"], path + ".name", f.name);
@@ -831,6 +910,7 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
     if (v.contains("default_backend"))
       if (auto n = r.string(v["default_backend"], path + ".default_backend"))
         f.default_backend = *n;
+    read_routing(r, v, path, f);
     if (v.contains("maxconn"))
       if (auto n = r.integer(v["maxconn"], path + ".maxconn", 1, 10'000'000))
         f.maxconn = uint32_t(*n);
@@ -909,6 +989,10 @@ LoadResult load_json(std::string_view text, const std::string& file) {
       r.fail(fp + ".name", "duplicate frontend name '" + f.name + "'");
     if (!f.default_backend.empty() && !cfg.find_backend(f.default_backend))
       r.fail(fp + ".default_backend", "no backend named '" + f.default_backend + "'");
+    for (size_t k = 0; k < f.use_backend.size(); ++k)
+      if (!cfg.find_backend(f.use_backend[k].backend))
+        r.fail(Reader::index(fp + ".use_backend", k) + ".backend",
+               "no backend named '" + f.use_backend[k].backend + "'");
     for (const Bind& b : f.binds)
       if (!binds.insert({b.host, b.port}).second)
         r.fail(fp + ".bind", "address " + b.to_string() + " is bound twice");

@@ -341,6 +341,9 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
     }
     for (const auto& b : rt->backends)
       if (b->conf.name == gf.default_backend) f->backend = b.get();
+    for (const auto& rule : f->conf.use_backend)
+      for (const auto& b : rt->backends)
+        if (b->conf.name == rule.backend) f->routes.push_back({&rule, b.get()});
     open_sinks(gf.log, f->log);
     rt->frontends.push_back(std::move(f));
   }

@@ -87,7 +87,13 @@ struct Frontend {
   conf::Frontend conf;
   std::vector<Bind> binds;  // as conf.binds
   std::string tls_name;     // "mqtt~": HAProxy's %ft for a session over TLS
-  const Backend* backend = nullptr;
+  const Backend* backend = nullptr;  // default_backend
+  // use_backend rules (conf.use_backend), tried in order before `backend`.
+  struct Route {
+    const conf::BackendRule* rule;
+    const Backend* backend;
+  };
+  std::vector<Route> routes;
   LogSinks log;
   std::shared_ptr<FrontendState> state;
 };

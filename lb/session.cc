@@ -66,6 +66,7 @@ Session::Session(Worker& worker, std::shared_ptr<const Runtime> runtime, const F
       runtime_(std::move(runtime)),
       frontend_(frontend),
       bind_(bind),
+      backend_(frontend.backend),
       frontend_totals_(&frontend.state->totals.at(worker.index())) {
   uv_timer_init(worker.loop(), &timer_);
   timer_.data = this;
@@ -121,7 +122,27 @@ void Session::start(int fd, const sockaddr_storage& peer) {
   route();
 }
 
+void Session::choose_backend() {
+  if (frontend_.routes.empty()) return;
+  conf::ConnectionFacts facts;
+  if (client_side_.tls) {
+    facts.tls = true;
+    if (const char* sni =
+            SSL_get_servername(client_side_.tls->stream.ssl(), TLSEXT_NAMETYPE_host_name))
+      facts.sni = sni;
+  }
+  facts.src = client_addr_;
+  facts.src_len = client_v6_ ? 16 : 4;
+  facts.dst_port = bind_.conf.port;
+  for (const auto& route : frontend_.routes)
+    if (conf::matches(route.rule->condition, facts) != route.rule->unless) {
+      backend_ = route.backend;
+      return;
+    }
+}
+
 void Session::route() {
+  choose_backend();
   if (!backend().has_usable_server()) {
     frontend_totals_->no_server.add();
     backend().state->totals.at(worker_.index()).no_server.add();

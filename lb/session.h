@@ -152,7 +152,9 @@ class Session {
   void finish();
   void count_bytes(bool to_client, size_t n);
   bool is_client(const Side& s) const { return &s == &client_side_; }
-  const Backend& backend() const { return *frontend_.backend; }
+  const Backend& backend() const { return *backend_; }
+  // use_backend: the rule that applies to this connection, else default_backend.
+  void choose_backend();
   uint32_t since_accept(uint64_t now) const { return static_cast<uint32_t>(now - accept_ms_); }
   uint64_t now() const;
   Side& peer(Side& s) { return is_client(s) ? server_side_ : client_side_; }
@@ -161,6 +163,7 @@ class Session {
   std::shared_ptr<const Runtime> runtime_;
   const Frontend& frontend_;
   const Bind& bind_;
+  const Backend* backend_;  // default_backend until choose_backend()
   const Server* server_ = nullptr;
   Totals* frontend_totals_;  // this worker's counters
   Totals* server_totals_ = nullptr;

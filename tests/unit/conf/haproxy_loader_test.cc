@@ -691,6 +691,30 @@ TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy
   }
 }
 
+TEST_CASE("haproxy loader reads acl lines and use_backend rules in order", "[haproxy]") {
+  const Config c =
+      loads(in_frontend("  acl tls ssl_fc\n"
+                        "  acl lan src 10.0.0.0/8\n"
+                        "  acl lan src 192.168.0.0/16\n"
+                        "  use_backend b if tls { ssl_fc_sni -i -m end .example } || lan\n"
+                        "  use_backend b unless { dst_port 1883 8000:8080 }\n"
+                        "  use_backend b\n"));
+  const auto& rules = c.frontends[0].use_backend;
+  REQUIRE(rules.size() == 3);
+  const AclTest tls{AclTest::Fetch::SslFc, AclTest::Match::Exact, false, {}};
+  const AclTest sni{AclTest::Fetch::SslFcSni, AclTest::Match::End, true, {".example"}};
+  const AclTest lan1{AclTest::Fetch::Src, AclTest::Match::Exact, false, {"10.0.0.0/8"}};
+  const AclTest lan2{AclTest::Fetch::Src, AclTest::Match::Exact, false, {"192.168.0.0/16"}};
+  CHECK(rules[0].backend == "b");
+  CHECK_FALSE(rules[0].unless);
+  CHECK(rules[0].condition == Condition{{{AclTerm{false, {tls}}, AclTerm{false, {sni}}},
+                                         {AclTerm{false, {lan1, lan2}}}}});
+  CHECK(rules[1].unless);
+  CHECK(rules[1].condition.any_of[0][0].any_of[0].patterns ==
+        std::vector<std::string>{"1883", "8000:8080"});
+  CHECK(rules[2].condition.any_of.empty());  // always
+}
+
 TEST_CASE("haproxy loader reads resolve-prefer and init-addr, and where each server was written",
           "[haproxy]") {
   const Config c = loads(std::string(kBase) +
@@ -839,8 +863,21 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
       {std::string(kBase) + "  tcp-check foo\n", 11,
        "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
        "'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got 'foo'"},
-      {in_frontend("  use_backend b if { ssl_fc }\n"), 9,
-       "'use_backend' is not supported yet by mqlb"},
+      {in_frontend("  use_backend b if foo\n"), 9,
+       "error detected while parsing switching rule : no such ACL : 'foo'."},
+      {in_frontend("  acl x xyz 1\n"), 9,
+       "error detected while parsing ACL 'x' : unknown fetch method 'xyz' in ACL expression "
+       "'xyz' (mqlb knows ssl_fc, ssl_fc_sni, src, dst_port)."},
+      {in_frontend("  use_backend b if { src 10.0.0.300 }\n"), 9,
+       "error detected while parsing switching rule : '10.0.0.300' is not a valid IPv4 or IPv6 "
+       "address."},
+      {in_frontend("  use_backend b when x\n"), 9,
+       "unexpected keyword 'when' after switching rule, only 'if' and 'unless' are allowed."},
+      {in_frontend("  use_backend b if { ssl_fc_sni -m zz a }\n"), 9,
+       "error detected while parsing switching rule : unknown matching method 'zz' when "
+       "parsing ACL expression."},
+      {in_frontend("  use_backend nob if { ssl_fc }\n"), 8,
+       "Proxy 'f': unable to find required use_backend: 'nob'."},
       {in_frontend("  log 127.0.0.1 local9\n"), 9, "log : unknown log facility 'local9'"},
       {in_frontend("  log 127.0.0.1 local0 foo\n"), 9, "log : unknown optional log level 'foo'"},
       {in_frontend("  log 127.0.0.1:99999 local0\n"), 9, "log : invalid port '99999'"},
@@ -882,8 +919,8 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
       {std::string(kBase) + "backend c\n", 11,
        "backend 'c' has no 'server': mqlb needs at least one, e.g. 'server b1 10.0.0.5:1883'."},
       {std::string(kBase) + "frontend g\n  bind :1999\n", 11,
-       "frontend 'g' has no 'default_backend': mqlb sends every connection to it ('use_backend' "
-       "is not supported yet)."},
+       "frontend 'g' has no 'default_backend': mqlb needs one for the connections no "
+       "'use_backend' rule takes."},
       {in_frontend("").replace(in_frontend("").find("default_backend b"), 17, "default_backend zz"),
        8, "Proxy 'f': unable to find required default_backend: 'zz'."},
       {in_global("  ssl-default-bind-ciphers HIGH\n"), 2,
