@@ -313,3 +313,24 @@ TEST_CASE("haproxy -c and mqlb -c agree on every file of the corpus but the list
     }
   }
 }
+
+TEST_CASE("the README's migration section lists every corpus file mqlb warns about",
+          "[integration][haproxy]") {
+  const std::string readme = read_file(fs::path(MQLB_SOURCE_DIR) / "README.md");
+  const size_t start = readme.find("## Migrating from HAProxy");
+  REQUIRE(start != std::string::npos);
+  const std::string section = readme.substr(start, readme.find("\n## ", start) - start);
+
+  TempDir dir;
+  const CorpusEnvironment environment;
+  const fs::path pem = make_tls_files(dir).server.pem;
+  const fs::path root = dir.path() / "corpus";
+  for (const auto& rel : corpus_files()) {
+    const fs::path file = materialize(root, rel, pem);
+    const RunResult by_mqlb = run_mqlb(dir, {"-c", "-f", file.string()}, kCheckTimeout);
+    const Outcome mqlb = outcome_of(by_mqlb, "parsing [" + file.string() + ":");
+    if (rel.rfind("warning/", 0) != 0 && mqlb.verdict != Verdict::Warned) continue;
+    INFO(rel << ": mqlb -c: " << describe(mqlb) << "; the README does not name it");
+    CHECK_THAT(section, Catch::Contains("`" + rel + "`"));
+  }
+}
