@@ -18,10 +18,6 @@
 namespace mqlb::test {
 namespace {
 
-uint16_t first_bind_port(const nlohmann::json& config) {
-  return bind_port(config.at("frontends").at(0).at("bind").at(0));
-}
-
 std::vector<uint16_t> all_bind_ports(const nlohmann::json& config) {
   std::vector<uint16_t> ports;
   for (const auto& frontend : config.at("frontends")) {
@@ -103,15 +99,43 @@ nlohmann::json one_slot_config(uint16_t server_port, const std::string& queue_ti
   return config;
 }
 
+std::vector<uint16_t> haproxy_bind_ports(std::string_view text) {
+  std::vector<uint16_t> ports;
+  std::istringstream lines{std::string(text)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line.substr(0, line.find('#')));
+    std::string keyword, word;
+    words >> keyword;
+    if (keyword == "listen") words >> word;  // the name; an address may follow
+    if (keyword != "bind" && keyword != "listen") continue;
+    if (!(words >> word)) continue;
+    std::istringstream addresses(word);
+    std::string address;
+    while (std::getline(addresses, address, ',')) {
+      ports.push_back(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+    }
+  }
+  return ports;
+}
+
 Mqlb::Mqlb(TempDir& dir, const nlohmann::json& config, Options options)
-    : port_(first_bind_port(config)),
-      config_path_(dir.write("mqlb.json", config.dump(2))),
+    : Mqlb(dir, dir.write("mqlb.json", config.dump(2)), all_bind_ports(config),
+           std::move(options)) {}
+
+Mqlb::Mqlb(TempDir& dir, const HaproxyCfg& file, Options options)
+    : Mqlb(dir, file.path, haproxy_bind_ports(read_file(file.path)), std::move(options)) {}
+
+Mqlb::Mqlb(TempDir& dir, std::filesystem::path config_path, const std::vector<uint16_t>& ports,
+           Options options)
+    : port_(ports.empty() ? throw std::runtime_error("no bind port in " + config_path.string())
+                          : ports.front()),
+      config_path_(std::move(config_path)),
       process_(dir, "mqlb", [&] {
         std::vector<std::string> argv = options.launcher;
         argv.insert(argv.end(), {MQLB_BINARY, "-f", config_path_.string()});
         return argv;
       }()) {
-  const std::vector<uint16_t> ports = all_bind_ports(config);
   const bool ready = wait_until(
       [&] {
         return !process_.running() ||

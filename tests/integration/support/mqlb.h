@@ -59,6 +59,16 @@ nlohmann::json basic_config(uint16_t port, const std::vector<BackendServer>& ser
 // up to `queue_timeout` (connect timeout 1 s).
 nlohmann::json one_slot_config(uint16_t server_port, const std::string& queue_timeout);
 
+// A haproxy.cfg the test wrote, for `mqlb -f` to read as it is.
+struct HaproxyCfg {
+  std::filesystem::path path;
+};
+
+// The ports of the `bind` lines of a haproxy.cfg (every ADDR:PORT of each,
+// in order), and of `listen NAME ADDR:PORT` lines. Reads files as the tests
+// write them: no quotes or environment variables in those addresses.
+std::vector<uint16_t> haproxy_bind_ports(std::string_view text);
+
 class Mqlb {
  public:
   struct Options {
@@ -77,6 +87,10 @@ class Mqlb {
   // first frontend's first bind.
   Mqlb(TempDir& dir, const nlohmann::json& config) : Mqlb(dir, config, Options{}) {}
   Mqlb(TempDir& dir, const nlohmann::json& config, Options options);
+  // Same with a haproxy.cfg, given to -f unchanged; the ports waited for are
+  // those of its bind lines (haproxy_bind_ports), port() the first of them.
+  Mqlb(TempDir& dir, const HaproxyCfg& file) : Mqlb(dir, file, Options{}) {}
+  Mqlb(TempDir& dir, const HaproxyCfg& file, Options options);
   // Unless the test stopped it already, stops mqlb with SIGINT and fails the
   // test unless it exits 0 by itself within kStopGrace (see stop()); an
   // exit the test did not ask for (a crash) fails it too. Then checks its
@@ -118,6 +132,9 @@ class Mqlb {
   std::vector<int> open_fd_numbers() const;
 
  private:
+  // Starts `mqlb -f config_path` and waits for "ready" and every port.
+  Mqlb(TempDir& dir, std::filesystem::path config_path, const std::vector<uint16_t>& ports,
+       Options options);
   void report_sanitizer_findings() const;
 
   uint16_t port_;
