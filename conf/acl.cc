@@ -197,7 +197,12 @@ std::variant<Condition, std::string> parse_condition(const std::vector<std::stri
   std::vector<AclTerm> group;
   bool negate = false;
   for (size_t i = 0; i < words.size(); ++i) {
-    const std::string& w = words[i];
+    std::string w = words[i];
+    // HAProxy reads "!name" as "! name".
+    while (w.size() > 1 && w[0] == '!') {
+      negate = !negate;
+      w.erase(0, 1);
+    }
     if (w == "||" || w == "or") {
       if (group.empty() || negate) return "missing ACL before '" + w + "'.";
       c.any_of.push_back(std::move(group));

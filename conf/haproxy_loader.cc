@@ -264,10 +264,11 @@ struct Proxy {
   std::map<std::string, int> server_lines;
   NamedAcls acls;                  // `acl NAME TEST` lines
   std::vector<BackendRule> rules;  // `use_backend`, in order
-  int stats_line = 0;              // first `stats` keyword
-  bool own_tcp_check = false;      // its own `tcp-check` rules replace those of the defaults
-  size_t errors_before = 0;        // errors found before the section: what follows from an error is
-                                   // not reported again
+  std::vector<int> rule_lines;
+  int stats_line = 0;          // first `stats` keyword
+  bool own_tcp_check = false;  // its own `tcp-check` rules replace those of the defaults
+  size_t errors_before = 0;    // errors found before the section: what follows from an error is
+                               // not reported again
   AdminHttp admin;
   bool fe() const { return kind != Kind::Backend && kind != Kind::Defaults; }
   bool be() const { return kind != Kind::Frontend && kind != Kind::Defaults; }
@@ -361,6 +362,7 @@ class Parser {
   std::map<std::string, std::string> frontend_names_, backend_names_;
   // Per frontend of cfg_, the file and line that name its default_backend.
   std::vector<std::pair<std::string, int>> frontend_lines_;
+  std::vector<std::vector<int>> rule_lines_;  // per frontend, its use_backend lines
 
   Config cfg_;
   std::vector<Error> errors_, warnings_;
@@ -893,6 +895,7 @@ void Parser::proxy_keyword(const Words& w, bool no) {
       }
     }
     proxy_->rules.push_back(std::move(rule));
+    proxy_->rule_lines.push_back(line_);
   } else if (kw == "balance") {
     if (allowed(kw, false, true, false)) keyword_balance(w);
   } else if (kw == "server" || kw == "default-server") {
@@ -1669,6 +1672,7 @@ void Parser::close_proxy() {
                           "all following timeouts are set to a non-zero value: 'client', "
                           "'connect', 'server'.");
     cfg_.frontends.push_back(std::move(f));
+    rule_lines_.push_back(p.rule_lines);
     frontend_lines_.push_back(
         {file_, p.s.default_backend_line ? p.s.default_backend_line : p.line});
   }
@@ -1732,11 +1736,11 @@ void Parser::finish() {
       errors_.push_back({frontend_lines_[i].first, frontend_lines_[i].second, "",
                          "Proxy '" + f.name + "': unable to find required default_backend: '" +
                              f.default_backend + "'."});
-    for (const BackendRule& r : f.use_backend)
-      if (!cfg_.find_backend(r.backend))
-        errors_.push_back(
-            {frontend_lines_[i].first, frontend_lines_[i].second, "",
-             "Proxy '" + f.name + "': unable to find required use_backend: '" + r.backend + "'."});
+    for (size_t k = 0; k < f.use_backend.size(); ++k)
+      if (!cfg_.find_backend(f.use_backend[k].backend))
+        errors_.push_back({frontend_lines_[i].first, rule_lines_[i][k], "",
+                           "Proxy '" + f.name + "': unable to find required use_backend: '" +
+                               f.use_backend[k].backend + "'."});
     listeners += f.binds.size();
     for (const Bind& b : f.binds) {
       auto [it, fresh] = bound.emplace(std::make_pair(b.host, b.port), f.name);

@@ -102,13 +102,8 @@ const std::vector<Difference> kDeliberate = {
      "HAProxy finds a missing default_backend after parsing and names the proxy: mqlb names "
      "the default_backend line"},
     {"error/unknown-use-backend.cfg", refused_without_line(), refused_at(10),
-     "use_backend is not supported yet by mqlb: refused at its own line, where HAProxy names "
-     "only the proxy"},
-    {"error/unknown-acl.cfg", refused_at(11), refused_at(10),
-     "acl is not supported yet by mqlb: refused at the acl line, before the use_backend line "
-     "that names the missing ACL"},
-    {"valid/use-backend.cfg", valid(), refused_at(11),
-     "acl and use_backend are not supported yet by mqlb"},
+     "HAProxy finds a use_backend without its backend after parsing and names the proxy: mqlb "
+     "names the use_backend line"},
     {"valid/balance.cfg", valid(), refused_at(29), "hash-type is not supported yet by mqlb"},
     {"valid/global.cfg", valid(), refused_at(24),
      "fullconn is not supported yet by mqlb (and it warns that it has no stats socket, line 7)"},

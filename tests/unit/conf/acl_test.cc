@@ -106,6 +106,8 @@ TEST_CASE("acl: conditions combine terms with and, or and not", "[acl]") {
   CHECK_FALSE(matches(c, Facts("8.8.8.8", 1883).facts));
   CHECK(matches(c, Facts("10.0.0.1", 1884).facts));
   CHECK(matches(condition({}), Facts("8.8.8.8", 1).facts));  // no condition: always
+  // "!lan" is "! lan", as HAProxy reads it.
+  CHECK(condition({"tls", "!lan"}, named) == condition({"tls", "!", "lan"}, named));
 
   auto e = parse_condition({"nope"}, named);
   CHECK(std::get<std::string>(e) == "no such ACL : 'nope'.");
