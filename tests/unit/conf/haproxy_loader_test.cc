@@ -876,7 +876,7 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
       {in_frontend("  use_backend b if { ssl_fc_sni -m zz a }\n"), 9,
        "error detected while parsing switching rule : unknown matching method 'zz' when "
        "parsing ACL expression."},
-      {in_frontend("  use_backend nob if { ssl_fc }\n"), 8,
+      {in_frontend("  use_backend nob if { ssl_fc }\n"), 9,
        "Proxy 'f': unable to find required use_backend: 'nob'."},
       {in_frontend("  log 127.0.0.1 local9\n"), 9, "log : unknown log facility 'local9'"},
       {in_frontend("  log 127.0.0.1 local0 foo\n"), 9, "log : unknown optional log level 'foo'"},

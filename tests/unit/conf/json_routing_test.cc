@@ -1,0 +1,67 @@
+// load_json: a frontend's "acl" and "use_backend", their errors by JSON
+// path, and --dump-config writing them back.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "conf/json_dump.h"
+#include "conf/json_loader.h"
+#include "load_checks.h"
+
+namespace mqlb::conf {
+namespace {
+
+using Json = nlohmann::json;
+
+Json routed(Json acl, Json rules) {
+  Json doc = Json::parse(R"({
+    "frontends": [{"name": "f", "bind": ["127.0.0.1:1883"], "default_backend": "plain"}],
+    "backends": [
+      {"name": "plain", "servers": [{"name": "b1", "address": "127.0.0.1", "port": 1884}]},
+      {"name": "tls", "servers": [{"name": "b2", "address": "127.0.0.1", "port": 1885}]}]
+  })");
+  if (!acl.is_null()) doc["frontends"][0]["acl"] = std::move(acl);
+  doc["frontends"][0]["use_backend"] = std::move(rules);
+  return doc;
+}
+
+TEST_CASE("use_backend rules and named ACLs load from JSON in order", "[json_loader][acl]") {
+  const Config c =
+      checks::loads(routed({{"lan", {"src 10.0.0.0/8", "src 192.168.0.0/16"}}, {"tls", "ssl_fc"}},
+                           {{{"backend", "tls"}, {"if", "tls !lan"}},
+                            {{"backend", "plain"}, {"unless", "{ dst_port 1883 }"}},
+                            {{"backend", "tls"}}}));
+  const auto& rules = c.frontends[0].use_backend;
+  REQUIRE(rules.size() == 3);
+  CHECK(rules[0].backend == "tls");
+  REQUIRE(rules[0].condition.any_of.size() == 1);
+  CHECK(rules[0].condition.any_of[0][1].negate);
+  CHECK(rules[0].condition.any_of[0][1].any_of.size() == 2);  // both lan lines
+  CHECK(rules[1].unless);
+  CHECK(rules[2].condition.any_of.empty());
+
+  // --dump-config writes them so that they load back the same.
+  const LoadResult again = load_json(dump_json(c), "dump.json");
+  REQUIRE(again.config);
+  CHECK(again.config->frontends[0].use_backend == rules);
+}
+
+TEST_CASE("bad use_backend rules and ACLs are refused by JSON path", "[json_loader][acl][errors]") {
+  checks::refused_with(routed(nullptr, {{{"backend", "nope"}}}),
+                       "frontends[0].use_backend[0].backend", "no backend named 'nope'",
+                       checks::Match::Exact);
+  checks::refused_with(routed(nullptr, {{{"backend", "tls"}, {"if", "lan"}}}),
+                       "frontends[0].use_backend[0].if", "no such ACL : 'lan'.",
+                       checks::Match::Exact);
+  checks::refused_with(routed({{"lan", "src 10.0.0.300"}}, {{{"backend", "tls"}}}),
+                       "frontends[0].acl.lan", "'10.0.0.300' is not a valid IPv4 or IPv6 address.",
+                       checks::Match::Exact);
+  checks::refused_with(routed(nullptr, {{{"backend", "tls"}, {"if", "x"}, {"unless", "y"}}}),
+                       "frontends[0].use_backend[0]", "has both \"if\" and \"unless\": give one",
+                       checks::Match::Exact);
+  checks::refused_with(
+      routed(nullptr, {{{"backend", "tls"}, {"if", "   "}}}), "frontends[0].use_backend[0].if",
+      "is empty: leave it out for a rule that always applies", checks::Match::Exact);
+}
+
+}  // namespace
+}  // namespace mqlb::conf
