@@ -85,8 +85,8 @@ struct Bind {
 // Thread: any.
 struct Frontend {
   conf::Frontend conf;
-  std::vector<Bind> binds;  // as conf.binds
-  std::string tls_name;     // "mqtt~": HAProxy's %ft for a session over TLS
+  std::vector<Bind> binds;           // as conf.binds
+  std::string tls_name;              // "mqtt~": HAProxy's %ft for a session over TLS
   const Backend* backend = nullptr;  // default_backend
   // use_backend rules (conf.use_backend), tried in order before `backend`.
   struct Route {
