@@ -153,6 +153,7 @@ struct Server {
 struct Backend {
   std::string name;
   Balance balance = Balance::RoundRobin;
+  bool srvtcpka = false;  // HAProxy's `option srvtcpka`: TCP keepalive on server connections
   uint32_t retries = 3;
   bool redispatch = false;
   bool allbackups = false;
@@ -200,8 +201,9 @@ struct Frontend {
   // default_backend (conf/acl.h).
   std::vector<BackendRule> use_backend;
   std::string default_backend;
-  uint32_t maxconn = 0;  // resolved: never 0 after loading
-  Timeouts timeouts;     // client side: client, client_fin
+  uint32_t maxconn = 0;   // resolved: never 0 after loading
+  bool clitcpka = false;  // HAProxy's `option clitcpka`: TCP keepalive on client connections
+  Timeouts timeouts;      // client side: client, client_fin
   std::vector<LogTarget> log;
 };
 
@@ -218,12 +220,24 @@ struct Tune {
   bool operator==(const Tune&) const = default;
 };
 
+// HAProxy's `stats socket PATH [mode M] [level L]`: the runtime API's
+// socket, kept in the model for it (not served yet).
+struct StatsSocket {
+  std::string path;
+  std::string mode;            // octal, e.g. "660"; empty: the umask's
+  std::string level = "user";  // user, operator or admin
+
+  bool operator==(const StatsSocket&) const = default;
+};
+
 struct Global {
   unsigned workers = 0;  // 0 = one per core
   uint32_t maxconn = 4096;
   Duration hard_stop_after = std::chrono::seconds(30);
   std::vector<LogTarget> log{LogTarget{}};
   Tune tune;
+  std::vector<StatsSocket> stats_sockets;
+  std::string server_state_file;  // HAProxy's server-state-file (not read or written yet)
 };
 
 // A section that only serves HAProxy's statistics page over HTTP (`mode

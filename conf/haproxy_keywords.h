@@ -13,18 +13,18 @@ inline constexpr std::string_view kProxyKeywords[] = {
     // Read by mqlb:
     "mode", "bind", "default_backend", "balance", "server", "default-server", "timeout", "maxconn",
     "retries", "option", "tcp-check", "log", "stats", "http-request", "description", "acl",
-    "use_backend",
+    "fullconn", "hash-type", "use_backend",
     // HTTP only (a warning in mode tcp):
     "http-response", "http-after-response", "http-reuse", "http-send-name-header", "errorfile",
     "errorloc", "errorloc302", "errorloc303", "compression", "capture", "unique-id-format",
     "unique-id-header", "monitor-uri", "redirect", "cookie", "http-error", "max-keep-alive-queue",
     // Not built in mqlb yet:
-    "tcp-request", "tcp-response", "hash-type", "hash-balance-factor", "fullconn", "source",
-    "bind-process", "persist", "stick", "stick-table", "dispatch", "external-check", "email-alert",
-    "server-template", "load-server-state-from-file", "server-state-file-name", "grace", "backlog",
-    "force-persist", "ignore-persist", "log-format", "log-tag", "log-format-sd", "error-log-format",
-    "rate-limit", "use-server", "retry-on", "http-check", "monitor", "dynamic-cookie-key", "id",
-    "enabled", "disabled", "filter", "declare", "use-fcgi-app", "clitcpka-cnt", "clitcpka-idle",
+    "tcp-request", "tcp-response", "hash-balance-factor", "source", "bind-process", "persist",
+    "stick", "stick-table", "dispatch", "external-check", "email-alert", "server-template",
+    "load-server-state-from-file", "server-state-file-name", "grace", "backlog", "force-persist",
+    "ignore-persist", "log-format", "log-tag", "log-format-sd", "error-log-format", "rate-limit",
+    "use-server", "retry-on", "http-check", "monitor", "dynamic-cookie-key", "id", "enabled",
+    "disabled", "filter", "declare", "use-fcgi-app", "clitcpka-cnt", "clitcpka-idle",
     "clitcpka-intvl", "srvtcpka-cnt", "srvtcpka-idle", "srvtcpka-intvl"};
 
 // Keywords that only make sense with HTTP traffic: a warning in mode tcp.
@@ -49,7 +49,8 @@ inline constexpr std::string_view kHttpOnlyKeywords[] = {"http-response",
 // `option NAME`: HAProxy's options (supported, warned about, or not built).
 inline constexpr std::string_view kOptions[] = {
     // Read by mqlb:
-    "redispatch", "tcplog", "allbackups", "log-health-checks", "tcp-check", "dontlognull",
+    "redispatch", "tcplog", "allbackups", "log-health-checks", "tcp-check", "dontlognull", "tcpka",
+    "clitcpka", "srvtcpka",
     // HTTP only (a warning in mode tcp):
     "httplog", "forwardfor", "http-server-close", "httpclose", "http-keep-alive",
     "http-pretend-keepalive", "http-buffer-request", "http-no-delay", "http-ignore-probes",
@@ -57,12 +58,11 @@ inline constexpr std::string_view kOptions[] = {
     "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "originalto",
     "http-restrict-req-hdr-names", "disable-h2-upgrade", "checkcache", "http-use-htx",
     // Not built in mqlb yet:
-    "tcpka", "clitcpka", "srvtcpka", "splice-auto", "splice-request", "splice-response",
-    "abortonclose", "persist", "prefer-last-server", "socket-stats", "transparent", "nolinger",
-    "independent-streams", "contstats", "log-separate-errors", "logasap", "dontlog-normal",
-    "httpchk", "ssl-hello-chk", "smtpchk", "pgsql-check", "redis-check", "mysql-check",
-    "ldap-check", "spop-check", "external-check", "idle-close-on-response", "tcp-smart-accept",
-    "tcp-smart-connect"};
+    "splice-auto", "splice-request", "splice-response", "abortonclose", "persist",
+    "prefer-last-server", "socket-stats", "transparent", "nolinger", "independent-streams",
+    "contstats", "log-separate-errors", "logasap", "dontlog-normal", "httpchk", "ssl-hello-chk",
+    "smtpchk", "pgsql-check", "redis-check", "mysql-check", "ldap-check", "spop-check",
+    "external-check", "idle-close-on-response", "tcp-smart-accept", "tcp-smart-connect"};
 
 // Options that only make sense with HTTP traffic: a warning in mode tcp.
 inline constexpr std::string_view kHttpOptions[] = {"httplog",
@@ -89,6 +89,7 @@ inline constexpr std::string_view kHttpOptions[] = {"httplog",
 inline constexpr std::string_view kGlobalKeywords[] = {
     // Read by mqlb:
     "maxconn", "nbthread", "log", "hard-stop-after", "tune.bufsize", "ca-base", "crt-base", "stats",
+    "server-state-file", "tune.mqlb.relay-high-water", "tune.mqlb.relay-low-water",
     // No effect on mqlb (a warning):
     "daemon", "user", "group", "uid", "gid", "chroot", "pidfile", "nbproc", "master-worker", "node",
     "description", "quiet", "set-dumpable", "insecure-fork-wanted",
@@ -102,8 +103,8 @@ inline constexpr std::string_view kGlobalKeywords[] = {
     "tune.ssl.default-dh-param", "tune.ssl.cachesize", "tune.ssl.lifetime", "tune.maxaccept",
     "tune.maxpollevents", "tune.rcvbuf.client", "tune.rcvbuf.server", "tune.sndbuf.client",
     "tune.sndbuf.server", "tune.maxrewrite", "maxsslconn", "maxconnrate", "maxsessrate",
-    "spread-checks", "server-state-file", "server-state-base", "lua-load", "setenv", "presetenv",
-    "resetenv", "unsetenv", "localpeer", "h1-case-adjust", "thread-groups"};
+    "spread-checks", "server-state-base", "lua-load", "setenv", "presetenv", "resetenv", "unsetenv",
+    "localpeer", "h1-case-adjust", "thread-groups"};
 
 // Global keywords that do not matter to mqlb: a warning each.
 inline constexpr std::string_view kGlobalIrrelevant[] = {"daemon",

@@ -236,6 +236,7 @@ struct Settings {
   uint32_t retries = 3;
   bool redispatch = false;
   bool allbackups = false;
+  bool clitcpka = false, srvtcpka = false;
   Balance balance = Balance::RoundRobin;
   std::vector<LogTarget> log;  // HAProxy: a proxy without `log` lines logs nothing
   Server default_server;
@@ -697,10 +698,41 @@ void Parser::global_keyword(const Words& w, bool no) {
       error(line_, "'" + kw + "' already specified. Continuing.");
     else
       base = arg(1);
+  } else if (kw == "stats" && arg(1) == "socket") {
+    // Kept for the runtime API, which is not served yet.
+    StatsSocket sock;
+    sock.path = arg(2);
+    if (sock.path.empty()) {
+      error(line_, "'stats socket' expects a path.");
+      return;
+    }
+    for (size_t i = 3; i + 1 < w.size(); i += 2) {
+      if (w[i] == "mode")
+        sock.mode = w[i + 1];
+      else if (w[i] == "level")
+        sock.level = w[i + 1];
+    }
+    g.stats_sockets.push_back(sock);
+    warning(line_, "'stats socket " + sock.path +
+                       "' is not served yet: mqlb has no runtime API socket yet.");
   } else if (kw == "stats") {
-    // The runtime API and its socket come with the admin API.
-    warning(line_, "'" + join_words(w, 0, 2) +
-                       "' is ignored: mqlb has no stats socket yet (see the admin API).");
+    warning(line_, "'" + join_words(w, 0, 2) + "' is ignored: it does not apply to mqlb.");
+  } else if (kw == "server-state-file") {
+    if (arg(1).empty()) {
+      error(line_, "'server-state-file' expects a file path.");
+      return;
+    }
+    g.server_state_file = arg(1);
+    warning(line_, "'server-state-file' is kept but not read or written yet by mqlb.");
+  } else if (kw == "tune.mqlb.relay-high-water" || kw == "tune.mqlb.relay-low-water") {
+    // mqlb's own: how much may wait for a slow side before reading stops.
+    auto n = to_uint(arg(1));
+    if (!n || *n < 1024 || *n > 64 * 1024 * 1024) {
+      error(line_, "'" + kw + "' expects a size in bytes, 1024..67108864, got '" + arg(1) + "'");
+      return;
+    }
+    (kw == "tune.mqlb.relay-high-water" ? g.tune.relay_high_water : g.tune.relay_low_water) =
+        uint32_t(*n);
   } else if (contains(kGlobalIrrelevant, kw)) {
     warning(line_, "'" + kw + "' is ignored: it does not apply to mqlb.");
   } else if (contains(kGlobalKeywords, kw)) {
@@ -930,6 +962,26 @@ void Parser::proxy_keyword(const Words& w, bool no) {
       settings().retries = uint32_t(*n);
   } else if (kw == "tcp-check") {
     if (allowed(kw, false, true, false)) keyword_tcp_check(w);
+  } else if (kw == "fullconn") {
+    if (!allowed(kw, false, true, false)) return;
+    if (!to_uint(arg(1))) {
+      error(line_, "'fullconn' expects an integer argument.");
+      return;
+    }
+    // HAProxy sizes dynamic server maxconn (minconn) by it; mqlb has no minconn.
+    warning(line_, "'fullconn' has no effect: mqlb has no 'minconn' for it to scale.");
+  } else if (kw == "hash-type") {
+    if (!allowed(kw, false, true, false)) return;
+    if (arg(1) == "map-based") {
+      // HAProxy's default, and how mqlb's source hash picks a server.
+      if (w.size() > 2)
+        warning(line_, "'hash-type map-based " + join_words(w, 2, w.size()) +
+                           "': mqlb hashes with its own function.");
+    } else if (arg(1) == "consistent") {
+      unsupported("'hash-type consistent'");
+    } else {
+      error(line_, "'hash-type' expects 'map-based' or 'consistent' (got '" + arg(1) + "').");
+    }
   } else if (kw == "stats") {
     keyword_stats(w);
   } else if (kw == "http-request") {
@@ -1079,7 +1131,8 @@ void Parser::keyword_option(const Words& w, bool no) {
     return;
   }
   bool negatable = name == "redispatch" || name == "allbackups" || name == "log-health-checks" ||
-                   name == "dontlognull";
+                   name == "dontlognull" || name == "tcpka" || name == "clitcpka" ||
+                   name == "srvtcpka";
   if (no && !negatable) {
     error(line_, "negation/default is not supported for option '" + name + "'.");
     return;
@@ -1103,6 +1156,14 @@ void Parser::keyword_option(const Words& w, bool no) {
       return;
     }
     // mqlb writes HAProxy's tcplog format: the option changes nothing.
+  } else if (name == "clitcpka") {
+    if (allowed(what, true, false, false)) s.clitcpka = !no;
+  } else if (name == "srvtcpka") {
+    if (allowed(what, false, true, false)) s.srvtcpka = !no;
+  } else if (name == "tcpka") {
+    // Both sides, as far as the section has them.
+    if (!proxy_ || proxy_->fe()) s.clitcpka = !no;
+    if (!proxy_ || proxy_->be()) s.srvtcpka = !no;
   } else if (name == "dontlognull") {
     if (!no)
       warning(line_,
@@ -1652,6 +1713,7 @@ void Parser::close_proxy() {
       if (f.binds[i].name.empty()) f.binds[i].name = std::to_string(i + 1);
     f.default_backend = p.s.default_backend;
     f.use_backend = p.rules;
+    f.clitcpka = s.clitcpka;
     if (f.default_backend.empty() && p.kind == Kind::Listen && !p.servers.empty())
       f.default_backend = p.name;
     f.maxconn = s.maxconn.value_or(0);
@@ -1683,6 +1745,7 @@ void Parser::close_proxy() {
     b.retries = s.retries;
     b.redispatch = s.redispatch;
     b.allbackups = s.allbackups;
+    b.srvtcpka = s.srvtcpka;
     b.check = s.check;
     if (b.check.type != BackendCheck::Type::TcpCheck && !b.check.tcp_check.empty()) {
       warning(p.line, label +

@@ -263,6 +263,7 @@ Json backend(const Backend& b) {
   j["retries"] = b.retries;
   j["redispatch"] = b.redispatch;
   j["allbackups"] = b.allbackups;
+  j["srvtcpka"] = b.srvtcpka;
   j["timeouts"] = timeouts(b.timeouts, Side::Server);
   j["check"] = backend_check(b.check);
   if (Json inherited = inherited_check_options(b); !inherited.empty())
@@ -302,6 +303,7 @@ Json frontend(const Frontend& f) {
   }
   j["default_backend"] = f.default_backend;
   j["maxconn"] = f.maxconn;
+  j["clitcpka"] = f.clitcpka;
   j["timeouts"] = timeouts(f.timeouts, Side::Client);
   j["log"] = log_targets(f.log);
   return j;

@@ -752,7 +752,7 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
   Timeouts own;
   if (r.object(v, path)) {
     r.only_keys(v, path,
-                {"name", "balance", "retries", "redispatch", "allbackups", "timeouts",
+                {"name", "balance", "retries", "redispatch", "allbackups", "srvtcpka", "timeouts",
                  "default-server", "check", "servers"});
     if (!v.contains("name"))
       r.fail(path + ".name", "is required");
@@ -773,6 +773,8 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
       if (auto x = r.boolean(v["redispatch"], path + ".redispatch")) b.redispatch = *x;
     if (v.contains("allbackups"))
       if (auto x = r.boolean(v["allbackups"], path + ".allbackups")) b.allbackups = *x;
+    if (v.contains("srvtcpka"))
+      if (auto x = r.boolean(v["srvtcpka"], path + ".srvtcpka")) b.srvtcpka = *x;
     if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], path + ".timeouts", own);
     if (v.contains("check")) {
       b.check = BackendCheck{};
@@ -884,9 +886,9 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
                    const Global& g, Frontend& f) {
   Timeouts own;
   if (r.object(v, path)) {
-    r.only_keys(
-        v, path,
-        {"name", "bind", "default_backend", "acl", "use_backend", "maxconn", "timeouts", "log"});
+    r.only_keys(v, path,
+                {"name", "bind", "default_backend", "acl", "use_backend", "maxconn", "clitcpka",
+                 "timeouts", "log"});
     for (const char* key : {"name", "bind", "default_backend"})
       if (!v.contains(key)) r.fail(path + "." + key, "is required");
     if (v.contains("name")) read_name(r, v["name"], path + ".name", f.name);
@@ -914,6 +916,8 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
     if (v.contains("maxconn"))
       if (auto n = r.integer(v["maxconn"], path + ".maxconn", 1, 10'000'000))
         f.maxconn = uint32_t(*n);
+    if (v.contains("clitcpka"))
+      if (auto x = r.boolean(v["clitcpka"], path + ".clitcpka")) f.clitcpka = *x;
     if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], path + ".timeouts", own);
     if (v.contains("log"))
       if (auto l = read_log(r, v["log"], path + ".log")) f.log = *l;

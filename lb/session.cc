@@ -28,6 +28,13 @@ void set_nodelay(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+// HAProxy's clitcpka/srvtcpka: the kernel's keepalive probes, at its
+// default timings (net.ipv4.tcp_keepalive_*), find a peer that vanished.
+void set_keepalive(int fd) {
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+}
+
 // Reads per readiness event before a side yields to the rest of the loop
 // (it reads on from the worker's again list).
 constexpr int kReadBudget = 16;
@@ -101,6 +108,7 @@ void Session::start(int fd, const sockaddr_storage& peer) {
   // queued or connecting is let go at once.
   client_side_.fd = fd;
   set_nodelay(fd);
+  if (frontend_.conf.clitcpka) set_keepalive(fd);
   if (!worker_.watch(fd, reinterpret_cast<uintptr_t>(this))) {
     close(Termination::ClientAbortConnect);
     return;
@@ -253,6 +261,7 @@ void Session::connect() {
   server_side_.error_seen = false;
   server_side_.held = false;
   set_nodelay(fd);
+  if (backend().conf.srvtcpka) set_keepalive(fd);
   socklen_t len = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   if (::connect(fd, addr, len) != 0 && errno != EINPROGRESS) {
     connect_failed(Termination::ServerRefused);

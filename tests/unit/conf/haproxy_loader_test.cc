@@ -715,6 +715,33 @@ TEST_CASE("haproxy loader reads acl lines and use_backend rules in order", "[hap
   CHECK(rules[2].condition.any_of.empty());  // always
 }
 
+TEST_CASE("haproxy loader reads tcpka options, stats sockets and mqlb's tune settings",
+          "[haproxy]") {
+  const Config c = loads(
+      "global\n"
+      "  stats socket /run/haproxy/admin.sock mode 660 level admin\n"
+      "  server-state-file /var/lib/haproxy/state\n"
+      "  tune.mqlb.relay-high-water 524288\n"
+      "  tune.mqlb.relay-low-water 65536\n" +
+      std::string(kBase) + "  option srvtcpka\n" + "frontend g\n  bind 127.0.0.1:1999\n" +
+      "  default_backend b\n  option tcpka\n");
+  CHECK_FALSE(c.frontends[0].clitcpka);
+  CHECK(c.frontends[1].clitcpka);
+  CHECK(c.backends[0].srvtcpka);
+  REQUIRE(c.global.stats_sockets.size() == 1);
+  CHECK(c.global.stats_sockets[0] == StatsSocket{"/run/haproxy/admin.sock", "660", "admin"});
+  CHECK(c.global.server_state_file == "/var/lib/haproxy/state");
+  CHECK(c.global.tune.relay_high_water == 524288);
+  CHECK(c.global.tune.relay_low_water == 65536);
+  // In defaults, tcpka reaches both sides; clitcpka only frontends.
+  const Config d = loads(
+      "defaults\n  mode tcp\n  option tcpka\n  timeout connect 5s\n  timeout client 5s\n"
+      "  timeout server 5s\nfrontend f\n  bind 127.0.0.1:1883\n  default_backend b\n"
+      "backend b\n  no option srvtcpka\n  server s1 127.0.0.1:1884\n");
+  CHECK(d.frontends[0].clitcpka);
+  CHECK_FALSE(d.backends[0].srvtcpka);
+}
+
 TEST_CASE("haproxy loader reads resolve-prefer and init-addr, and where each server was written",
           "[haproxy]") {
   const Config c = loads(std::string(kBase) +
@@ -859,7 +886,10 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
        "negation/default is not supported for option 'tcplog'."},
       {in_frontend("  option tcplog foo\n"), 9,
        "'option tcplog' cannot handle unexpected argument 'foo'."},
-      {std::string(kBase) + "  option tcpka\n", 11, "'option tcpka' is not supported yet by mqlb"},
+      {std::string(kBase) + "  hash-type consistent\n", 11,
+       "'hash-type consistent' is not supported yet by mqlb"},
+      {std::string(kBase) + "  hash-type ring\n", 11,
+       "'hash-type' expects 'map-based' or 'consistent' (got 'ring')."},
       {std::string(kBase) + "  tcp-check foo\n", 11,
        "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
        "'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got 'foo'"},
@@ -968,7 +998,12 @@ TEST_CASE("haproxy loader warns about keywords that do not matter to a TCP balan
       {in_global("  pidfile /run/haproxy.pid\n"), 2, "'pidfile' is ignored"},
       {in_global("  nbproc 1\n"), 2, "'nbproc' is ignored"},
       {in_global("  stats socket /run/haproxy.sock mode 660 level admin\n"), 2,
-       "'stats socket' is ignored"},
+       "'stats socket /run/haproxy.sock' is not served yet"},
+      {in_global("  server-state-file /var/lib/haproxy/state\n"), 2,
+       "'server-state-file' is kept but not read or written yet"},
+      {std::string(kBase) + "  fullconn 1000\n", 11, "'fullconn' has no effect"},
+      {std::string(kBase) + "  hash-type map-based sdbm\n", 11,
+       "'hash-type map-based sdbm': mqlb hashes with its own function."},
       {in_frontend("  option httplog\n"), 9,
        "'option httplog' ignored for frontend 'f' as it requires HTTP mode."},
       {in_frontend("  option forwardfor\n"), 9,

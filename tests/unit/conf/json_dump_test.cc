@@ -265,6 +265,7 @@ TEST_CASE("every default of a minimal config is written out", "[json_dump]") {
       "bind": [{"address": "127.0.0.1:1883", "name": "1", "ssl": false}],
       "default_backend": "b",
       "maxconn": 4096,
+      "clitcpka": false,
       "timeouts": {"client": 0},
       "log": [{"address": "stderr", "facility": "local0", "level": "info"}]
     }],
@@ -274,6 +275,7 @@ TEST_CASE("every default of a minimal config is written out", "[json_dump]") {
       "retries": 3,
       "redispatch": false,
       "allbackups": false,
+      "srvtcpka": false,
       "timeouts": {"connect": "5s", "server": 0, "tunnel": 0, "queue": "5s"},
       "check": {"type": "tcp", "log-health-checks": false},
       "servers": [{

@@ -474,6 +474,7 @@ TEST_CASE("an unknown key lists the keys that would have been valid", "[json_loa
   CHECK(e.field == "frontends[0].timeout");
   CHECK(e.message ==
         "unknown key (expected one of: name, bind, default_backend, acl, use_backend, maxconn, "
+        "clitcpka, "
         "timeouts, log)");
   Error top = only_error(with(minimal(), "/default", Json::object()));
   CHECK(top.to_string() ==
