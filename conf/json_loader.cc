@@ -670,7 +670,10 @@ std::optional<Bind> read_bind(Reader& r, const Json& v, const std::string& path)
       r.fail(address_path, "is required, e.g. \"0.0.0.0:8883\"");
     else
       address = r.string(v["address"], address_path);
-    if (v.contains("name")) read_name(r, v["name"], path + ".name", b.name);
+    // Any text, as HAProxy's `bind ... name` (a haproxy.cfg may say
+    // `name 'plain one'`): it only labels log lines, and --dump-config
+    // writes what the haproxy.cfg loader accepted.
+    read_option(r, v, path, "name", b.name);
     read_bind_tls(r, v, path, b.tls);
   } else if (v.is_string()) {
     address = r.string(v, path);
