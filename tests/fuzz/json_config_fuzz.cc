@@ -9,12 +9,13 @@
 //   - every error names the file and has a message and a JSON path (Error's
 //     field), except one: a text that is not JSON has no path to name, so
 //     it gives a single error "invalid JSON: ..." with no field and the line
-//     of the text where the parser stopped (1 for an empty text);
+//     of the text where the parser stopped: 1 to one past the last LF, since
+//     a text that ends early ("{\n") ends on the line after its last LF, as
+//     nlohmann's own message says ("at line 2, column 0");
 //   - every warning names the file, a path and a message;
 //   - a config that came out is written by dump_json and that text loads
 //     again without an error, into a config whose dump is the same text.
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -41,11 +42,12 @@ constexpr const char* kFile = "mqlb.json";
   std::abort();
 }
 
-int count_lines(std::string_view text) {
-  int n = 0;
+// The line after the last LF: where a text that ends early ends.
+int last_line(std::string_view text) {
+  int n = 1;
   for (char c : text)
     n += c == '\n';
-  return n + (!text.empty() && text.back() != '\n');
+  return n;
 }
 
 bool is_syntax_error(const Error& e) {
@@ -60,15 +62,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (r.config.has_value() == !r.errors.empty())
     violated(r.config ? "a config together with errors" : "neither a config nor an error", r);
-  const int lines = std::max(1, count_lines(text));
+  const int last = last_line(text);
   for (const Error& e : r.errors) {
     if (e.file != kFile) violated("an error without the file's name", r);
     if (e.message.empty()) violated("an error without a message", r);
     if (is_syntax_error(e)) {
       if (r.errors.size() != 1) violated("a syntax error beside other errors", r);
-      if (e.line < 1 || e.line > lines)
-        violated("a syntax error on line " + std::to_string(e.line) + " of a text of " +
-                     std::to_string(lines) + " lines",
+      if (e.line < 1 || e.line > last)
+        violated("a syntax error on line " + std::to_string(e.line) +
+                     " of a text whose last "
+                     "line is " +
+                     std::to_string(last),
                  r);
     } else if (e.field.empty()) {
       violated("an error without a JSON path", r);
