@@ -11,13 +11,15 @@
 //     is one of the text's lines (1..N); an error on line 0 is the one that
 //     is about the whole configuration ("... will not start (no listener)"),
 //     which the loader adds only when there is no other error, so it is then
-//     the only one. Warnings may have line 0 too (a frontend's maxconn above
-//     the global one is about both);
+//     the only one (an empty text, with no line at all, gets just that one).
+//     Warnings may have line 0 too (a frontend's maxconn above the global
+//     one is about both places);
 //   - a config that came out is written by dump_json (what `mqlb
 //     --dump-config` prints) and that text loads with load_json without an
-//     error, into a config whose dump is the same text. The dump has no
-//     `admin_http` (stats sections) and replaces bytes that are not UTF-8;
-//     both happen before the comparison, so neither weakens it.
+//     error, into a config whose dump is the same text. Dumps are compared,
+//     not configs: the JSON format has no place yet for `admin_http` (stats
+//     sections) or the file's name, which the dump leaves out, and it
+//     replaces bytes that are not UTF-8; everything it writes must come back.
 
 #include <cstdint>
 #include <cstdio>
