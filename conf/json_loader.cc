@@ -682,7 +682,10 @@ std::optional<Bind> read_bind(Reader& r, const Json& v, const std::string& path)
       r.fail(address_path, "is required, e.g. \"0.0.0.0:8883\"");
     else
       address = r.string(v["address"], address_path);
-    if (v.contains("name")) read_name(r, v["name"], path + ".name", b.name);
+    // Any text, as HAProxy's `bind ... name` (a haproxy.cfg may say
+    // `name 'plain one'`): it only labels log lines, and --dump-config
+    // writes what the haproxy.cfg loader accepted.
+    read_option(r, v, path, "name", b.name);
     read_bind_tls(r, v, path, b.tls);
   } else if (v.is_string()) {
     address = r.string(v, path);
@@ -948,6 +951,18 @@ LoadResult load_json(std::string_view text, const std::string& file) {
     result.errors.push_back(
         {file, line_of(text, e.byte ? e.byte - 1 : 0), "",
          "invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2))});
+    return result;
+  } catch (const Json::out_of_range& e) {
+    // A number beyond a double ("1e400") is not a parse_error but
+    // out_of_range.406, with no position: its message quotes the number,
+    // and the line is where the text has it first.
+    std::string what = e.what();
+    size_t open = what.find('\''), close = what.rfind('\'');
+    std::string number = open < close ? what.substr(open + 1, close - open - 1) : "";
+    size_t at = number.empty() ? std::string_view::npos : text.find(number);
+    if (number.size() > 40) number = number.substr(0, 37) + "...";
+    result.errors.push_back({file, line_of(text, at == std::string_view::npos ? 0 : at), "",
+                             "invalid JSON: number " + number + " is out of range"});
     return result;
   }
   Reader r(file);

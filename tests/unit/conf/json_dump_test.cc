@@ -423,6 +423,12 @@ TEST_CASE("empty log lists and an MQTT 3.1.1 check round trip", "[json_dump]") {
   check_round_trip(c);
 }
 
+TEST_CASE("a bind named with a space, as a haproxy.cfg may name one, round trips", "[json_dump]") {
+  Config c = load_text(kRich);
+  c.frontends[0].binds[0].name = "plain one";
+  check_round_trip(c);
+}
+
 TEST_CASE("the text is indented by two spaces and ends with a newline", "[json_dump]") {
   std::string text = dump_json(load_text(kRich));
   CHECK(text.rfind("{\n  \"global\": {\n    \"workers\": 3,\n", 0) == 0);

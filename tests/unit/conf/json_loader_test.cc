@@ -801,6 +801,23 @@ TEST_CASE("invalid JSON at the end of the file reports the last line", "[json_lo
   CHECK(empty.errors[0].line == 1);
 }
 
+TEST_CASE("a number too large for a double is invalid JSON with its line, not an exception",
+          "[json_loader][errors]") {
+  LoadResult r;
+  REQUIRE_NOTHROW(r = load_json("{\n  \"global\": {\"maxconn\": 1e400}\n}\n", kFile));
+  INFO(listing(r));
+  CHECK_FALSE(r.config);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].to_string() == "mqlb.json:2: invalid JSON: number 1e400 is out of range");
+
+  const std::string digits(400, '9');
+  REQUIRE_NOTHROW(r = load_json("{\"global\": {\"maxconn\": " + digits + "}}", kFile));
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].line == 1);
+  CHECK(r.errors[0].message ==
+        "invalid JSON: number " + digits.substr(0, 37) + "... is out of range");
+}
+
 TEST_CASE("a document that is not an object is refused", "[json_loader][errors]") {
   LoadResult r = load_json("[1, 2]", kFile);
   REQUIRE(r.errors.size() == 1);

@@ -64,6 +64,13 @@ TEST_CASE("a plain and a TLS bind side by side, with every TLS option", "[json_l
   CHECK(b.tls.tls_ticket_keys == "/etc/mqlb/tickets");
 }
 
+TEST_CASE("a bind's name may hold spaces, as HAProxy's 'bind ... name' may", "[json_loader][tls]") {
+  Config c = loads(doc_with_binds({{{"address", "127.0.0.1:1883"}, {"name", "plain one"}}}));
+  CHECK(c.frontends[0].binds[0].name == "plain one");
+  checks::refused_with(doc_with_binds({{{"address", "127.0.0.1:1883"}, {"name", ""}}}),
+                       "frontends[0].bind[0].name", "must be a non-empty string, got \"\"");
+}
+
 TEST_CASE("a TLS bind gets HAProxy's defaults", "[json_loader][tls]") {
   Config c = loads(doc_with_binds(
       {{{"address", "127.0.0.1:8883"}, {"ssl", true}, {"crt", "/etc/haproxy/haproxy.pem"}}}));
