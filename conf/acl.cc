@@ -239,6 +239,32 @@ std::variant<Condition, std::string> parse_condition(const std::vector<std::stri
   return c;
 }
 
+namespace {
+
+// A word as haproxy.cfg's tokenizer reads it back: plain when it can be,
+// else in double quotes with \\, \" and \$ escaped.
+std::string quoted(const std::string& w) {
+  const bool plain = !w.empty() && w.find_first_of(" \t\"'#\\$") == std::string::npos;
+  if (plain) return w;
+  std::string out = "\"";
+  for (char ch : w) {
+    if (ch == '\\' || ch == '"' || ch == '$') out += '\\';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+// Whether `t` reads back the same inside `{ ... }` of a condition: no
+// pattern that the condition's own words would take ("}") or that needs
+// quoting.
+bool inline_safe(const AclTest& t) {
+  for (const auto& p : t.patterns)
+    if (p == "}" || quoted(p) != p) return false;
+  return true;
+}
+
+}  // namespace
+
 std::string to_text(const AclTest& t) {
   std::string out(name_of(t.fetch));
   if (t.ignore_case) out += " -i";
@@ -247,7 +273,7 @@ std::string to_text(const AclTest& t) {
       if (m == t.match) out += " -m " + std::string(name);
   if (!t.patterns.empty() && t.patterns[0].size() > 1 && t.patterns[0][0] == '-') out += " --";
   for (const auto& p : t.patterns)
-    out += ' ' + p;
+    out += ' ' + quoted(p);
   return out;
 }
 
@@ -258,12 +284,12 @@ std::string to_text(const Condition& c, NamedAcls& names) {
     for (const AclTerm& term : c.any_of[g]) {
       if (!out.empty()) out += ' ';
       if (term.negate) out += "! ";
-      if (term.any_of.size() == 1) {
+      if (term.any_of.size() == 1 && inline_safe(term.any_of[0])) {
         out += "{ " + to_text(term.any_of[0]) + " }";
         continue;
       }
-      // Several tests, any one matching: only a named ACL says that inside
-      // a group.
+      // Several tests, any one matching (only a named ACL says that inside
+      // a group), or patterns that need quoting.
       std::string name = "acl" + std::to_string(names.size() + 1);
       while (names.count(name))
         name += "_";

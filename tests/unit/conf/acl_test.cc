@@ -134,6 +134,14 @@ TEST_CASE("acl: a condition written back as words reads back the same", "[acl]")
   CHECK(condition(words, written) == c);
 }
 
+TEST_CASE("acl: patterns that need quotes are written as a named ACL, quoted", "[acl]") {
+  const NamedAcls named{{"odd", {test({"ssl_fc_sni", "a b", "}", "x\"$y"})}}};
+  const Condition c = condition({"odd"}, named);
+  NamedAcls written;
+  CHECK(to_text(c, written) == "acl1");
+  CHECK(to_text(written.at("acl1")[0]) == "ssl_fc_sni \"a b\" } \"x\\\"\\$y\"");
+}
+
 TEST_CASE("acl: the first rule that applies picks the backend", "[acl]") {
   const std::vector<BackendRule> rules = {
       {"secure", false, condition({"{", "ssl_fc", "}"})},
