@@ -1,6 +1,8 @@
 // Pure helpers of the config model.
 #include "conf/config.h"
 
+#include "conf/names.h"
+
 #include <arpa/inet.h>
 
 #include <array>
@@ -92,6 +94,17 @@ std::string to_string(const std::vector<ServerResolve::Step>& init_addr) {
     }
   }
   return out;
+}
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(host.find(':') != std::string::npos ? AF_INET6 : AF_INET, host.c_str(), buf) ==
+         1;
+}
+
+bool looks_like_ip(const std::string& host) {
+  return host.find(':') != std::string::npos ||
+         (!host.empty() && host.find_first_not_of("0123456789.") == std::string::npos);
 }
 
 std::string Bind::to_string() const {

@@ -19,6 +19,7 @@
 
 #include "conf/duration.h"
 #include "conf/haproxy_keywords.h"
+#include "conf/names.h"
 
 namespace mqlb::conf {
 namespace {
@@ -26,12 +27,6 @@ namespace {
 using namespace haproxy;
 using Words = std::vector<std::string>;
 
-constexpr std::string_view kFacilities[] = {
-    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-    "uucp",   "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
-constexpr std::string_view kLevels[] = {"emerg",   "alert",  "crit", "err",
-                                        "warning", "notice", "info", "debug"};
 constexpr std::string_view kBalanceNames[] = {"roundrobin", "static-rr", "leastconn",
                                               "source",     "first",     "random"};
 constexpr std::string_view kTlsVersions[] = {"TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
@@ -69,19 +64,6 @@ TimeValue read_time(std::string_view text) {
   if (i > 0 && ok == unit.size()) return {std::nullopt, '\0', true};
   if (i == 0) ok = 0;
   return {std::nullopt, ok < unit.size() ? unit[ok] : text.empty() ? '\0' : text[0]};
-}
-
-// inet_pton is plain parsing (no socket), and accepts what bind(2) and
-// connect(2) will be given.
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(host.find(':') != std::string::npos ? AF_INET6 : AF_INET, host.c_str(), buf) ==
-         1;
-}
-
-bool looks_like_ip(const std::string& host) {
-  return host.find(':') != std::string::npos ||
-         (!host.empty() && host.find_first_not_of("0123456789.") == std::string::npos);
 }
 
 // HAProxy's invalid_char(): names of proxies and servers.
@@ -788,23 +770,23 @@ std::optional<std::vector<LogTarget>> Parser::read_log(const Words& w, bool in_g
                            : "log : expects <address> and <facility> or global as arguments");
     return std::nullopt;
   }
-  auto fac = std::find(std::begin(kFacilities), std::end(kFacilities), w[i]);
-  if (fac == std::end(kFacilities)) {
+  auto fac = std::find(std::begin(kSyslogFacilities), std::end(kSyslogFacilities), w[i]);
+  if (fac == std::end(kSyslogFacilities)) {
     error(line_, "log : unknown log facility '" + w[i] + "'");
     return std::nullopt;
   }
-  t.facility = int(fac - std::begin(kFacilities));
+  t.facility = int(fac - std::begin(kSyslogFacilities));
   if (++i < w.size()) {
-    auto lvl = std::find(std::begin(kLevels), std::end(kLevels), w[i]);
-    if (lvl == std::end(kLevels)) {
+    auto lvl = std::find(std::begin(kSyslogLevels), std::end(kSyslogLevels), w[i]);
+    if (lvl == std::end(kSyslogLevels)) {
       error(line_, "log : unknown optional log level '" + w[i] + "'");
       return std::nullopt;
     }
-    t.level = int(lvl - std::begin(kLevels));
+    t.level = int(lvl - std::begin(kSyslogLevels));
   }
   if (++i < w.size()) {
-    auto min = std::find(std::begin(kLevels), std::end(kLevels), w[i]);
-    if (min == std::end(kLevels)) {
+    auto min = std::find(std::begin(kSyslogLevels), std::end(kSyslogLevels), w[i]);
+    if (min == std::end(kSyslogLevels)) {
       error(line_, "log : unknown optional minimum log level '" + w[i] + "'");
       return std::nullopt;
     }

@@ -10,19 +10,12 @@
 #include <string_view>
 
 #include "conf/duration.h"
+#include "conf/names.h"
 
 namespace mqlb::conf {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// The names json_loader.cc accepts, indexed by the model's numbers.
-constexpr std::string_view kFacilities[] = {
-    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-    "uucp",   "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
-constexpr std::string_view kLevels[] = {"emerg",   "alert",  "crit", "err",
-                                        "warning", "notice", "info", "debug"};
 
 // A name from a table, or the bare number when it is out of range: the
 // loader then refuses it rather than reading back another value.
@@ -56,8 +49,8 @@ Json log_target(const LogTarget& t) {
       j["address"] = host_port(t.host, t.port);
       break;
   }
-  j["facility"] = name_of(kFacilities, t.facility);
-  j["level"] = name_of(kLevels, t.level);
+  j["facility"] = name_of(kSyslogFacilities, t.facility);
+  j["level"] = name_of(kSyslogLevels, t.level);
   return j;
 }
 

@@ -14,18 +14,12 @@
 
 #include "conf/duration.h"
 #include "conf/haproxy_tokenizer.h"
+#include "conf/names.h"
 
 namespace mqlb::conf {
 namespace {
 
 using Json = nlohmann::json;
-
-constexpr std::string_view kFacilities[] = {
-    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-    "uucp",   "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
-constexpr std::string_view kLevels[] = {"emerg",   "alert",  "crit", "err",
-                                        "warning", "notice", "info", "debug"};
 
 std::string describe(const Json& v) {
   std::string s = v.dump();
@@ -151,20 +145,6 @@ bool split_host_port(std::string_view text, std::string& host, uint16_t& port, s
   return true;
 }
 
-// inet_pton is plain parsing (no socket); it accepts exactly what bind(2)
-// and connect(2) will be given.
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(host.find(':') != std::string::npos ? AF_INET6 : AF_INET, host.c_str(), buf) ==
-         1;
-}
-
-// Digits and dots only, or a colon: meant as an address, not a host name.
-bool looks_like_ip(const std::string& host) {
-  return host.find(':') != std::string::npos ||
-         (!host.empty() && host.find_first_not_of("0123456789.") == std::string::npos);
-}
-
 bool valid_name(const std::string& name) {
   return !name.empty() && name.find_first_not_of(
                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -235,8 +215,8 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
         field = static_cast<int>(it - std::begin(names));
       }
     };
-    pick_name("facility", kFacilities, t.facility);
-    pick_name("level", kLevels, t.level);
+    pick_name("facility", kSyslogFacilities, t.facility);
+    pick_name("level", kSyslogLevels, t.level);
     out.push_back(t);
   }
   return out;

@@ -47,18 +47,6 @@ std::string reload(TempDir& dir, Mqlb& lb, const nlohmann::json& config) {
   return line;
 }
 
-// Which server each of `n` new sessions lands on (each sends one echoed byte).
-std::map<std::string, int> land(const Mqlb& lb, int n) {
-  std::map<std::string, int> servers;
-  for (int i = 0; i < n; ++i) {
-    Socket s = echoed_session(lb.port(), "x");
-    const uint16_t port = s.local_port();
-    s.close();
-    ++servers[lb.access_line_for(port).server];
-  }
-  return servers;
-}
-
 nlohmann::json echo_config(const std::vector<BackendServer>& servers) {
   nlohmann::json c = basic_config(free_port(), servers);
   return c;
@@ -87,7 +75,8 @@ TEST_CASE("a reload adds a server: new sessions reach it, live ones stay where t
   CHECK(live1.receive_exactly(5) == "still");
   live2.send_all("here");
   CHECK(live2.receive_exactly(4) == "here");
-  CHECK(land(lb, 6) == std::map<std::string, int>{{"b1", 2}, {"b2", 2}, {"b3", 2}});
+  CHECK(echoed_sessions_per_server(lb, 6) ==
+        std::map<std::string, int>{{"b1", 2}, {"b2", 2}, {"b3", 2}});
   const uint16_t p1 = live1.local_port(), p2 = live2.local_port();
   live1.close();
   live2.close();
@@ -109,7 +98,7 @@ TEST_CASE("a reload removes a server: its sessions drain, new ones go elsewhere"
   // Drained, not cut: the session on b2 relays until its client ends it.
   second.send_all("draining");
   CHECK(second.receive_exactly(8) == "draining");
-  CHECK(land(lb, 4) == std::map<std::string, int>{{"b1", 4}});
+  CHECK(echoed_sessions_per_server(lb, 4) == std::map<std::string, int>{{"b1", 4}});
   const uint16_t port = second.local_port();
   second.close();
   const AccessLine line = lb.access_line_for(port);
@@ -169,7 +158,7 @@ TEST_CASE("a broken reload changes nothing and says why", "[integration][reload]
     CHECK(!event_lines(lb, "cannot bind socket").empty());
   }
   // Still the old configuration: both servers, alternating.
-  CHECK(land(lb, 4) == std::map<std::string, int>{{"b1", 2}, {"b2", 2}});
+  CHECK(echoed_sessions_per_server(lb, 4) == std::map<std::string, int>{{"b1", 2}, {"b2", 2}});
   CHECK(lb.process().running());
 }
 

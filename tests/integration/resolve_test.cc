@@ -20,17 +20,6 @@ namespace {
 
 constexpr const char* kUnresolvable = "no-such-broker.invalid";  // RFC 6761: never resolves
 
-std::map<std::string, int> land(const Mqlb& lb, int n) {
-  std::map<std::string, int> servers;
-  for (int i = 0; i < n; ++i) {
-    Socket s = echoed_session(lb.port(), "x");
-    const uint16_t port = s.local_port();
-    s.close();
-    ++servers[lb.access_line_for(port).server];
-  }
-  return servers;
-}
-
 }  // namespace
 
 TEST_CASE("init-addr: a fallback IP, or maintenance, for a name that does not resolve",
@@ -44,7 +33,7 @@ TEST_CASE("init-addr: a fallback IP, or maintenance, for a name that does not re
   SECTION("libc, then a fixed address") {
     first["init-addr"] = "libc,127.0.0.1";
     Mqlb lb(dir, config);
-    CHECK(land(lb, 4) == std::map<std::string, int>{{"b1", 2}, {"b2", 2}});
+    CHECK(echoed_sessions_per_server(lb, 4) == std::map<std::string, int>{{"b1", 2}, {"b2", 2}});
   }
   SECTION("libc, then none: the server waits in maintenance") {
     first["init-addr"] = "libc,none";
@@ -53,7 +42,7 @@ TEST_CASE("init-addr: a fallback IP, or maintenance, for a name that does not re
     REQUIRE(warning);
     CHECK(warning->rfind("[WARNING]", 0) == 0);
     CHECK(warning->find("could not resolve address 'no-such-broker.invalid'") != std::string::npos);
-    CHECK(land(lb, 4) == std::map<std::string, int>{{"b2", 4}});
+    CHECK(echoed_sessions_per_server(lb, 4) == std::map<std::string, int>{{"b2", 4}});
   }
   SECTION("no fallback: mqlb does not start, and says which server") {
     const RefusedStart refused = start_refused(dir, config, {});

@@ -5,8 +5,11 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
 
+#include "support/mqlb.h"
 #include "support/net.h"
 
 namespace mqlb::test {
@@ -25,6 +28,19 @@ inline Socket waiting_session(uint16_t port, std::string_view text) {
   client.send_all(text);
   CHECK_FALSE(client.readable_within(Millis(300)));
   return client;
+}
+
+// Which server each of `n` sessions through `lb` (one after the other, each
+// with one echoed byte) lands on, from mqlb's access lines.
+inline std::map<std::string, int> echoed_sessions_per_server(const Mqlb& lb, int n) {
+  std::map<std::string, int> servers;
+  for (int i = 0; i < n; ++i) {
+    Socket s = echoed_session(lb.port(), "x");
+    const uint16_t port = s.local_port();
+    s.close();
+    ++servers[lb.access_line_for(port).server];
+  }
+  return servers;
 }
 
 }  // namespace mqlb::test
