@@ -9,40 +9,14 @@
 #include "support/broker.h"
 #include "support/mqlb.h"
 #include "support/net.h"
+#include "support/odd_even.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
 using namespace mqlb::test;
+using namespace mqlb::test::odd_even;
 
-namespace {
-
-constexpr char kEnd[] = "end";
-
-// The numbers a subscriber received, duplicates kept, the end marker left out.
-std::multiset<int> numbers_received(const Subscriber& subscriber) {
-  std::multiset<int> numbers;
-  for (const auto& payload : subscriber.payloads()) {
-    if (payload != kEnd) numbers.insert(std::stoi(payload));
-  }
-  return numbers;
-}
-
-bool received_end(const Subscriber& subscriber) {
-  for (const auto& payload : subscriber.payloads()) {
-    if (payload == kEnd) return true;
-  }
-  return false;
-}
-
-std::multiset<int> every_other(int first, int last) {
-  std::multiset<int> numbers;
-  for (int n = first; n <= last; n += 2) {
-    numbers.insert(n);
-  }
-  return numbers;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("roundrobin sends odd messages to one broker and even ones to the other",
           "[integration][acceptance]") {

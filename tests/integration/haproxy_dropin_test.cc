@@ -18,12 +18,14 @@
 #include "support/broker.h"
 #include "support/mqlb.h"
 #include "support/net.h"
+#include "support/odd_even.h"
 #include "support/syslog.h"
 #include "support/temp_dir.h"
 #include "support/tls.h"
 #include "support/wait.h"
 
 using namespace mqlb::test;
+using namespace mqlb::test::odd_even;
 namespace fs = std::filesystem;
 
 namespace {
@@ -79,7 +81,6 @@ backend mqtt
 )";
 
 constexpr int kMessages = 1000;
-constexpr char kEnd[] = "end";
 // local0 (16) * 8 + info (6): HAProxy's priority for a tcplog line.
 constexpr int kLocal0Info = 134;
 
@@ -143,31 +144,6 @@ fs::path write_checked(TempDir& dir, const std::string& text) {
   REQUIRE(check.exit_code == 0);
   CHECK_THAT(check.stdout_text + check.stderr_text, Catch::Contains("Configuration file is valid"));
   return file;
-}
-
-// The numbers a subscriber received, duplicates kept, the end marker left out.
-std::multiset<int> numbers_received(const Subscriber& subscriber) {
-  std::multiset<int> numbers;
-  for (const auto& payload : subscriber.payloads()) {
-    if (payload != kEnd) numbers.insert(std::stoi(payload));
-  }
-  return numbers;
-}
-
-size_t count_payload(const Subscriber& subscriber, const std::string& payload) {
-  size_t n = 0;
-  for (const auto& p : subscriber.payloads()) {
-    n += p == payload ? 1 : 0;
-  }
-  return n;
-}
-
-std::multiset<int> every_other(int first, int last) {
-  std::multiset<int> numbers;
-  for (int n = first; n <= last; n += 2) {
-    numbers.insert(n);
-  }
-  return numbers;
 }
 
 // Publishes 1 to kMessages through mqlb with `publish`, each on its own

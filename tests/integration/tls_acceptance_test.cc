@@ -11,41 +11,15 @@
 #include "support/broker.h"
 #include "support/mqlb.h"
 #include "support/net.h"
+#include "support/odd_even.h"
 #include "support/temp_dir.h"
 #include "support/tls.h"
 #include "support/wait.h"
 
 using namespace mqlb::test;
+using namespace mqlb::test::odd_even;
 
-namespace {
-
-constexpr char kEnd[] = "end";
-
-std::multiset<int> numbers_received(const Subscriber& subscriber) {
-  std::multiset<int> numbers;
-  for (const auto& payload : subscriber.payloads()) {
-    if (payload != kEnd && payload.rfind("plain", 0) != 0) numbers.insert(std::stoi(payload));
-  }
-  return numbers;
-}
-
-size_t count_payload(const Subscriber& subscriber, const std::string& payload) {
-  size_t n = 0;
-  for (const auto& p : subscriber.payloads()) {
-    n += p == payload ? 1 : 0;
-  }
-  return n;
-}
-
-std::multiset<int> every_other(int first, int last) {
-  std::multiset<int> numbers;
-  for (int n = first; n <= last; n += 2) {
-    numbers.insert(n);
-  }
-  return numbers;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("over TLS, roundrobin sends odd messages to one broker and even ones to the other",
           "[integration][tls][acceptance]") {
@@ -71,7 +45,10 @@ TEST_CASE("over TLS, roundrobin sends odd messages to one broker and even ones t
   }
 
   CHECK(wait_until(
-      [&] { return numbers_received(on_b1).size() + numbers_received(on_b2).size() >= kMessages; },
+      [&] {
+        return numbers_received(on_b1, "plain").size() + numbers_received(on_b2, "plain").size() >=
+               kMessages;
+      },
       Millis(30000)));
   // An end marker straight to each broker: once it is in, nothing sent
   // through mqlb is still on its way, so no late duplicate goes unnoticed.
@@ -81,8 +58,8 @@ TEST_CASE("over TLS, roundrobin sends odd messages to one broker and even ones t
       wait_until([&] { return count_payload(on_b1, kEnd) == 1 && count_payload(on_b2, kEnd) == 1; },
                  Millis(10000)));
 
-  const std::multiset<int> got_b1 = numbers_received(on_b1);
-  const std::multiset<int> got_b2 = numbers_received(on_b2);
+  const std::multiset<int> got_b1 = numbers_received(on_b1, "plain");
+  const std::multiset<int> got_b2 = numbers_received(on_b2, "plain");
   CHECK(got_b1.size() + got_b2.size() == kMessages);
   const std::multiset<int> odd = every_other(1, kMessages);
   const std::multiset<int> even = every_other(2, kMessages);
