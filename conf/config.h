@@ -266,7 +266,8 @@ struct Origin {
 
 struct Config {
   std::string file;
-  // "backend/server" -> its `server` line, when the format has lines.
+  // Where things were written, when the format has lines: "backend/server"
+  // (its `server` line), "frontend/bind[0]", "backend/tcp-check[2]".
   std::map<std::string, Origin> origins;
   Global global;
   std::vector<Frontend> frontends;

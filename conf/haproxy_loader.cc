@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <initializer_list>
@@ -126,6 +127,28 @@ struct Address {
 // colon outside brackets starts the port, as in HAProxy's str2sa_range, so
 // "::1883" is every IPv6 address on 1883. `why` gets HAProxy's wording
 // after "'bind' : " or "'server X' : ".
+// HAProxy's env_expand, which str2sa_range applies to every address, quoted
+// or not: "$NAME" and "${NAME}" become the variable's value (nothing when it
+// is unset).
+std::string env_expand(std::string_view in, const EnvLookup& env) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '$') {
+      out += in[i];
+      continue;
+    }
+    size_t b = i + 1;
+    const bool braced = b < in.size() && in[b] == '{';
+    if (braced) ++b;
+    size_t e = b;
+    while (e < in.size() && (std::isalnum(static_cast<unsigned char>(in[e])) || in[e] == '_'))
+      ++e;
+    if (auto v = env(in.substr(b, e - b))) out += *v;
+    i = (braced && e < in.size() && in[e] == '}') ? e : e - 1;
+  }
+  return out;
+}
+
 std::optional<Address> parse_address(std::string_view text, std::string& why) {
   for (std::string_view prefix : {"ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@", "udp@", "udp4@"})
     if (text.substr(0, prefix.size()) == prefix) text.remove_prefix(prefix.size());
@@ -225,6 +248,7 @@ struct Settings {
   BackendCheck check;
   std::string default_backend;
   int default_backend_line = 0;
+  std::vector<Origin> tcp_check_lines;  // where each rule of check.tcp_check was written
 };
 
 struct DefaultsSection {
@@ -743,7 +767,7 @@ std::optional<std::vector<LogTarget>> Parser::read_log(const Words& w, bool in_g
   } else {
     t.kind = LogTarget::Kind::Syslog;
     std::string why;
-    auto a = parse_address(address, why);
+    auto a = parse_address(env_expand(address, env_), why);
     if (!a) {
       error(line_, "log : " + why);
       return std::nullopt;
@@ -1045,7 +1069,8 @@ void Parser::keyword_timeout(const Words& w) {
     return;
   }
   const std::string what = "timeout " + name;
-  if (w.size() < 3) {
+  // An empty word (`""`, or a variable that expands to nothing) is no value.
+  if (w.size() < 3 || w[2].empty()) {
     error(line_, "'" + what + "' expects an integer value (in milliseconds)");
     return;
   }
@@ -1172,10 +1197,12 @@ void Parser::keyword_tcp_check(const Words& w) {
   if (proxy_ && !proxy_->own_tcp_check) {
     proxy_->own_tcp_check = true;
     settings().check.tcp_check.clear();
+    settings().tcp_check_lines.clear();
   }
   // Kept as written, as the JSON loader keeps them: their parser lives in
   // health/, which conf/ cannot depend on.
   settings().check.tcp_check.push_back(join_words(w, 1, w.size()));
+  settings().tcp_check_lines.push_back({file_, line_});
 }
 
 void Parser::keyword_stats(const Words& w) {
@@ -1250,7 +1277,7 @@ void Parser::keyword_bind(const Words& w) {
     std::string one = list.substr(start, comma - start);
     start = comma + 1;
     std::string why;
-    auto a = parse_address(one, why);
+    auto a = parse_address(env_expand(one, env_), why);
     if (!a) {
       error(line_, "'bind' : " + why);
       return;
@@ -1424,7 +1451,7 @@ void Parser::keyword_server(const Words& w, bool is_default) {
     return;
   }
   std::string why;
-  auto a = parse_address(w[2], why);
+  auto a = parse_address(env_expand(w[2], env_), why);
   if (!a) {
     error(line_, who.label + " : " + why);
     return;
@@ -1695,6 +1722,8 @@ void Parser::close_proxy() {
       if (f.binds[i].name.empty()) f.binds[i].name = std::to_string(i + 1);
     f.default_backend = p.s.default_backend;
     f.use_backend = p.rules;
+    for (size_t k = 0; k < f.binds.size() && k < p.bind_lines.size(); ++k)
+      cfg_.origins[f.name + "/bind[" + std::to_string(k) + "]"] = {file_, p.bind_lines[k]};
     f.clitcpka = s.clitcpka;
     if (f.default_backend.empty() && p.kind == Kind::Listen && !p.servers.empty())
       f.default_backend = p.name;
@@ -1737,6 +1766,9 @@ void Parser::close_proxy() {
     }
     if (b.check.type == BackendCheck::Type::TcpCheck && b.check.tcp_check.empty())
       b.check.tcp_check.push_back("connect");  // HAProxy's `option tcp-check` alone
+    else if (b.check.type == BackendCheck::Type::TcpCheck)
+      for (size_t k = 0; k < b.check.tcp_check.size() && k < s.tcp_check_lines.size(); ++k)
+        cfg_.origins[b.name + "/tcp-check[" + std::to_string(k) + "]"] = s.tcp_check_lines[k];
     b.servers = p.servers;
     for (const auto& [server, line] : p.server_lines)
       cfg_.origins[b.name + "/" + server] = {file_, line};

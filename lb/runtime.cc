@@ -93,11 +93,27 @@ std::string json_path(const std::vector<T>& list, const T& item, const char* nam
   return std::string(name) + "[" + std::to_string(&item - list.data()) + "]";
 }
 
+// "parsing [haproxy.cfg:9] : " for what the configuration wrote at a line
+// (conf::Config::origins: "backend/server", "frontend/bind[0]",
+// "backend/tcp-check[2]"), as mqlb -c prints the loader's own errors; empty
+// when the format has no lines (JSON names paths instead).
+std::string at_line(const conf::Config& config, const std::string& key) {
+  const auto it = config.origins.find(key);
+  if (it == config.origins.end()) return {};
+  return "parsing [" + it->second.file + ":" + std::to_string(it->second.line) + "] : ";
+}
+
 // A TLS error names the certificate file it is about, or else the config
-// file, like the loader's errors.
+// file, like the loader's errors; with the line of the bind or server that
+// asked for it when there is one.
 void add_tls_errors(const conf::Config& config, std::vector<conf::Error>& tls_errors,
-                    std::vector<std::string>& errors) {
+                    std::vector<std::string>& errors, const std::string& origin = {}) {
+  const std::string line = at_line(config, origin);
   for (auto& e : tls_errors) {
+    if (!line.empty()) {
+      errors.push_back(line + (e.file.empty() ? "" : "'" + e.file + "': ") + e.message);
+      continue;
+    }
     if (e.file.empty()) e.file = config.file;
     errors.push_back(e.to_string());
   }
@@ -138,8 +154,12 @@ void build_check_rules(const conf::Config& config, const conf::Backend& gb, cons
     case conf::BackendCheck::Type::TcpCheck: {
       auto parsed = health::parse_rules(gb.check.tcp_check);
       if (auto* problems = std::get_if<std::vector<std::string>>(&parsed)) {
-        for (const auto& p : *problems)
-          errors.push_back(where + ".check." + p);
+        for (const auto& p : *problems) {
+          // "tcp-check[1] 'send-binary ...': ..." names the rule by its index.
+          const std::string index = p.substr(0, p.find(']') + 1);
+          const std::string line = at_line(config, gb.name + "/" + index);
+          errors.push_back(line.empty() ? where + ".check." + p : line + p);
+        }
         return;
       }
       s.check = std::make_shared<health::Ruleset>(
@@ -276,13 +296,10 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
       s->state = registry.server(b->state, gs.name, gs.address + ":" + std::to_string(gs.port));
       std::string why;
       const auto origin = config.origins.find(s->id);
-      // HAProxy's "[haproxy.cfg:10] : 'server mqtt/b1' : ..." when the
-      // server has a line.
+      // "parsing [haproxy.cfg:10] : 'server mqtt/b1' : ..." when the server has a line.
       const std::string who = origin == config.origins.end()
                                   ? "backend '" + gb.name + "', server '" + gs.name + "'"
-                                  : "[" + origin->second.file + ":" +
-                                        std::to_string(origin->second.line) + "] : 'server " +
-                                        s->id + "'";
+                                  : at_line(config, s->id) + "'server " + s->id + "'";
       switch (resolve_server(gs, s->addr, why)) {
         case Resolved::Yes:
           break;
@@ -335,7 +352,7 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
             b.conf.tls,
             json_path(config.frontends, gf, "frontends") + ".bind[" + std::to_string(i) + "]",
             registry.ticket_keys(), tls_errors);
-        add_tls_errors(config, tls_errors, errors);
+        add_tls_errors(config, tls_errors, errors, gf.name + "/bind[" + std::to_string(i) + "]");
       }
       f->binds.push_back(std::move(b));
     }

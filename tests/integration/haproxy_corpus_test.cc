@@ -123,20 +123,7 @@ const std::vector<Difference> kDeliberate = {
 
 // Where mqlb is wrong today: each is a loader bug to fix, after which its
 // row goes (the test fails until it does, as for a stale row above).
-const std::vector<Difference> kOpenBugs = {
-    {"valid/env.cfg", valid(), refused_without_line(),
-     "HAProxy expands $VAR in an address even unquoted (server b2 ${MQLB_CORPUS_ADDR}:1885): "
-     "mqlb keeps it as written, fails to resolve it and names no line"},
-    {"error/bad-send-binary.cfg", refused_at(15), refused_without_line(),
-     "tcp-check rules are parsed after loading: the error names backends[0].check.tcp-check[1], "
-     "not the line"},
-    {"error/expect-without-pattern.cfg", refused_at(16), refused_without_line(),
-     "tcp-check rules are parsed after loading: the error names backends[0].check.tcp-check[2], "
-     "not the line"},
-    {"error/missing-crt-file.cfg", refused_at(9), refused_without_line(),
-     "the certificate is read after loading: the error names frontends[0].bind[0].crt[0], not "
-     "the line"},
-};
+const std::vector<Difference> kOpenBugs = {};
 
 const Difference* difference_for(const std::string& file) {
   for (const auto* table : {&kDeliberate, &kOpenBugs}) {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <sstream>
+#include "conf/json_dump.h"
 #include "conf/json_loader.h"
 
 namespace mqlb::conf {
@@ -588,6 +589,32 @@ TEST_CASE("haproxy loader expands environment variables through the injected loo
   INFO(listing(r));
   REQUIRE(r.config);
   CHECK(added(*r.config).address == "10.0.0.5");
+  // Addresses expand $NAME and ${NAME} unquoted too, as HAProxy's
+  // str2sa_range does; elsewhere '$' outside quotes is a letter.
+  EnvLookup host = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "HOST") return "10.0.0.6";
+    return std::nullopt;
+  };
+  LoadResult unquoted = load_haproxy(
+      std::string(kBase) + "  server s2 ${HOST}:1884\n  server s3 $HOST:1885\n", kFile, host);
+  INFO(listing(unquoted));
+  REQUIRE(unquoted.config);
+  CHECK(unquoted.config->backends[0].servers[1].address == "10.0.0.6");
+  CHECK(unquoted.config->backends[0].servers[2].address == "10.0.0.6");
+  // An empty value is no value, not a NUL in the message.
+  refused_with(in_frontend("  timeout client \"\"\n"), 9,
+               "'timeout client' expects an integer value (in milliseconds)");
+}
+
+TEST_CASE("haproxy loader records the lines of binds and tcp-check rules for later errors",
+          "[haproxy]") {
+  const Config c = loads(std::string(kBase) +
+                         "  option tcp-check\n"
+                         "  tcp-check connect\n"
+                         "  tcp-check send-binary 1000\n");
+  CHECK(c.origins.at("f/bind[0]").line == 7);
+  CHECK(c.origins.at("b/tcp-check[0]").line == 12);
+  CHECK(c.origins.at("b/tcp-check[1]").line == 13);
 }
 
 TEST_CASE("haproxy loader joins relative certificate paths to crt-base and ca-base", "[haproxy]") {
@@ -689,6 +716,8 @@ TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy
     CHECK(a.backends[i].check == b.backends[i].check);
     CHECK(a.backends[i].servers == b.backends[i].servers);
   }
+  // What `mqlb --dump-config` prints for each, byte for byte.
+  CHECK(dump_json(a) == dump_json(b));
 }
 
 TEST_CASE("haproxy loader reads acl lines and use_backend rules in order", "[haproxy]") {
