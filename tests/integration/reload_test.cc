@@ -163,7 +163,7 @@ TEST_CASE("a broken reload changes nothing and says why", "[integration][reload]
 }
 
 TEST_CASE(
-    "a listener kept across 50 reloads refuses no connection; added binds open, removed ones close",
+    "a listener kept across 50 reloads refuses no connection, added binds open, removed ones close",
     "[integration][reload]") {
   TempDir dir;
   ScriptedServer b1(scripts::echo());
