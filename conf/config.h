@@ -142,7 +142,8 @@ struct Server {
   uint32_t weight = 1;
   uint32_t maxconn = 0;  // 0 = unlimited
   bool backup = false;
-  bool disabled = false;
+  bool disabled = false;  // starts in maintenance (HAProxy's `disabled`)
+  bool drain = false;     // takes no new sessions (the admin API's "drain"; no haproxy.cfg keyword)
   ServerTls tls;
   ServerCheck check;
   ServerResolve resolve;
@@ -228,14 +229,29 @@ struct Tune {
   bool operator==(const Tune&) const = default;
 };
 
-// HAProxy's `stats socket PATH [mode M] [level L]`: the runtime API's
-// socket, kept in the model for it (not served yet).
+// HAProxy's `stats socket PATH [mode M] [level L]`: the runtime socket
+// (lb/admin/commands), HAProxy's text protocol.
 struct StatsSocket {
   std::string path;
   std::string mode;            // octal, e.g. "660"; empty: the umask's
   std::string level = "user";  // user, operator or admin
 
   bool operator==(const StatsSocket&) const = default;
+};
+
+// The admin REST API's own endpoint (lb/admin/api). It is opened only when
+// no stats section (AdminHttp) serves the API instead.
+struct AdminApi {
+  bool enabled = true;
+  std::string host = "127.0.0.1";
+  uint16_t port = 8404;
+  // Written in the file: a busy port then fails the start; the default one
+  // is given up with a warning.
+  bool configured = false;
+  // Bearer token that changes need when the endpoint is not on loopback.
+  std::string token;
+
+  bool operator==(const AdminApi&) const = default;
 };
 
 struct Global {
@@ -245,7 +261,11 @@ struct Global {
   std::vector<LogTarget> log{LogTarget{}};
   Tune tune;
   std::vector<StatsSocket> stats_sockets;
-  std::string server_state_file;  // HAProxy's server-state-file (not read or written yet)
+  // Where changes made through the admin API and the runtime socket are
+  // kept across restarts (HAProxy's server-state-file; mqlb's own JSON).
+  // Empty: they last until the process ends.
+  std::string server_state_file;
+  AdminApi admin;
 };
 
 // A section that only serves HAProxy's statistics page over HTTP (`mode

@@ -206,6 +206,7 @@ Json server(const Server& s, const BackendCheck& checks) {
   j["maxconn"] = s.maxconn;
   j["backup"] = s.backup;
   j["disabled"] = s.disabled;
+  if (s.drain) j["drain"] = true;
   j["check"] = s.check.enabled;
   if (s.check.enabled) j.update(check_options(s.check));
   j["slowstart"] = s.check.slowstart ? duration(*s.check.slowstart) : Json(0);
@@ -312,10 +313,34 @@ Json global(const Global& g) {
   j["tune"] = {{"bufsize", g.tune.bufsize},
                {"relay_high_water", g.tune.relay_high_water},
                {"relay_low_water", g.tune.relay_low_water}};
+  if (!g.admin.enabled) {
+    j["admin"] = false;
+  } else if (g.admin.configured || !g.admin.token.empty()) {
+    Json a;
+    if (g.admin.configured) a["bind"] = host_port(g.admin.host, g.admin.port);
+    if (!g.admin.token.empty()) a["token"] = g.admin.token;
+    j["admin"] = std::move(a);
+  }
+  if (!g.server_state_file.empty()) j["state_file"] = g.server_state_file;
+  if (!g.stats_sockets.empty()) {
+    Json list = Json::array();
+    for (const StatsSocket& s : g.stats_sockets) {
+      Json one;
+      one["path"] = s.path;
+      if (!s.mode.empty()) one["mode"] = s.mode;
+      one["level"] = s.level;
+      list.push_back(std::move(one));
+    }
+    j["runtime_sockets"] = std::move(list);
+  }
   return j;
 }
 
 }  // namespace
+
+nlohmann::ordered_json to_json(const Server& s, const BackendCheck& checks) {
+  return server(s, checks);
+}
 
 nlohmann::ordered_json to_json(const Config& c) {
   Json j;

@@ -14,6 +14,10 @@ namespace mqlb::conf {
 // The document, keys in the order docs/config.md lists them.
 nlohmann::ordered_json to_json(const Config& c);
 
+// One server as a "servers" entry of its backend (`checks`), as the admin
+// API shows it and the state file keeps it.
+nlohmann::ordered_json to_json(const Server& s, const BackendCheck& checks);
+
 // to_json(c), pretty-printed with a 2-space indent and a final newline.
 std::string dump_json(const Config& c);
 

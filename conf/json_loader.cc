@@ -315,7 +315,7 @@ const std::vector<std::string_view> kServerOptionKeys = {
     "weight",     "maxconn",     "backup",         "disabled",     "check",      "inter",
     "fastinter",  "downinter",   "rise",           "fall",         "check-port", "check-addr",
     "init-state", "slowstart",   "on-marked-down", "on-marked-up", "on-error",   "check-ssl",
-    "observe",    "error-limit", "resolve-prefer", "init-addr"};
+    "observe",    "error-limit", "resolve-prefer", "init-addr",    "drain"};
 
 // What a server shares with "default-server": the check options and where
 // the server stands in the balancing. Each one overwrites `s` only when
@@ -329,6 +329,7 @@ void read_server_options(Reader& r, const Json& v, const std::string& path, Serv
       s.maxconn = uint32_t(*n);
   read_flag(r, v, path, "backup", s.backup);
   read_flag(r, v, path, "disabled", s.disabled);
+  read_flag(r, v, path, "drain", s.drain);
 
   ServerCheck& c = s.check;
   read_flag(r, v, path, "check", c.enabled);
@@ -500,10 +501,63 @@ void read_tune(Reader& r, const Json& v, Tune& t) {
                                           std::to_string(t.relay_low_water));
 }
 
+// "admin": false, or {"bind": "127.0.0.1:8404", "token": "..."}.
+void read_admin(Reader& r, const Json& v, AdminApi& a) {
+  const std::string path = "global.admin";
+  if (v.is_boolean()) {
+    a.enabled = v.get<bool>();
+    return;
+  }
+  if (!r.object(v, path)) return;
+  r.only_keys(v, path, {"bind", "token"});
+  if (v.contains("bind"))
+    if (auto text = r.string(v["bind"], path + ".bind")) {
+      std::string why;
+      if (!split_host_port(*text, a.host, a.port, why))
+        r.fail(path + ".bind", why);
+      else if (!is_ip_literal(a.host))
+        r.fail(path + ".bind", "must be an IP address (or * for all), got '" + a.host + "'");
+      a.configured = true;
+    }
+  read_option(r, v, path, "token", a.token);
+}
+
+// "runtime_sockets": [{"path": "/run/mqlb.sock", "mode": "660", "level": "admin"}].
+void read_runtime_sockets(Reader& r, const Json& v, std::vector<StatsSocket>& out) {
+  const std::string path = "global.runtime_sockets";
+  if (!v.is_array()) {
+    r.fail(path, "must be a list such as [{\"path\": \"/run/mqlb.sock\", \"level\": \"admin\"}]");
+    return;
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string p = Reader::index(path, i);
+    if (!r.object(v[i], p)) continue;
+    r.only_keys(v[i], p, {"path", "mode", "level"});
+    StatsSocket sock;
+    if (!v[i].contains("path"))
+      r.fail(p + ".path", "is required");
+    else if (auto text = r.string(v[i]["path"], p + ".path"))
+      sock.path = *text;
+    read_option(r, v[i], p, "mode", sock.mode);
+    if (!sock.mode.empty() &&
+        (sock.mode.size() > 4 || sock.mode.find_first_not_of("01234567") != std::string::npos))
+      r.fail(p + ".mode", "must be an octal file mode such as \"660\", got '" + sock.mode + "'");
+    read_option(r, v[i], p, "level", sock.level);
+    if (sock.level != "user" && sock.level != "operator" && sock.level != "admin")
+      r.fail(p + ".level", "must be \"user\", \"operator\" or \"admin\", got '" + sock.level + "'");
+    out.push_back(std::move(sock));
+  }
+}
+
 void read_global(Reader& r, const Json& v, Global& g) {
   const std::string path = "global";
   if (!r.object(v, path)) return;
-  r.only_keys(v, path, {"workers", "maxconn", "hard_stop_after", "log", "tune"});
+  r.only_keys(v, path,
+              {"workers", "maxconn", "hard_stop_after", "log", "tune", "admin", "state_file",
+               "runtime_sockets"});
+  if (v.contains("admin")) read_admin(r, v["admin"], g.admin);
+  read_option(r, v, path, "state_file", g.server_state_file);
+  if (v.contains("runtime_sockets")) read_runtime_sockets(r, v["runtime_sockets"], g.stats_sockets);
   if (v.contains("workers"))
     if (auto n = r.integer(v["workers"], "global.workers", 1, 256)) g.workers = unsigned(*n);
   if (v.contains("maxconn"))
@@ -904,6 +958,20 @@ int line_of(std::string_view text, size_t byte) {
 }
 
 }  // namespace
+
+std::optional<Server> load_json_server(const nlohmann::json& v, const BackendCheck& checks,
+                                       std::vector<Error>& errors) {
+  Reader r("");
+  Server s;
+  read_server(r, v, "", checks, s);
+  for (Error& e : r.errors) {
+    // Paths built as path + ".key" from the empty root.
+    if (!e.field.empty() && e.field.front() == '.') e.field.erase(0, 1);
+    errors.push_back(std::move(e));
+  }
+  if (!r.errors.empty()) return std::nullopt;
+  return s;
+}
 
 LoadResult load_json(std::string_view text, const std::string& file) {
   LoadResult result;

@@ -1,11 +1,18 @@
 #include "lb/control.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "lb/access_log.h"
+#include "lb/admin/http_server.h"
+#include "lb/admin/socket_server.h"
 #include "lb/listener.h"
 #include "lb/nofile.h"
 #include "lb/reload_plan.h"
@@ -15,10 +22,111 @@
 
 namespace mqlb::lb {
 
+namespace {
+
+bool loopback(const std::string& host) {
+  return host.rfind("127.", 0) == 0 || host == "::1" || host == "localhost";
+}
+
+// Where the admin API listens: each bind of the stats sections, else its own
+// endpoint (global.admin).
+std::vector<admin::HttpEndpoint> http_endpoints(const conf::Config& c) {
+  std::vector<admin::HttpEndpoint> out;
+  for (const auto& a : c.admin_http)
+    for (const auto& b : a.binds) {
+      admin::HttpEndpoint e;
+      e.host = b.host;
+      e.port = b.port;
+      e.access.loopback = loopback(b.host);
+      e.access.token = c.global.admin.token;
+      e.access.stats = true;
+      e.access.user = a.user;
+      e.access.password = a.password;
+      e.access.stats_admin = a.admin;
+      if (!a.realm.empty()) e.access.realm = a.realm;
+      out.push_back(std::move(e));
+    }
+  if (out.empty() && c.global.admin.enabled) {
+    admin::HttpEndpoint e;
+    e.host = c.global.admin.host;
+    e.port = c.global.admin.port;
+    e.access.loopback = loopback(e.host);
+    e.access.token = c.global.admin.token;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::string describe(const admin::Change& change) {
+  return std::visit(
+      [](const auto& c) -> std::string {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, admin::SetServer>) {
+          std::string what;
+          auto add = [&](const std::string& part) { what += (what.empty() ? "" : ", ") + part; };
+          const admin::ServerOverride& o = c.patch.set;
+          if (o.admin) add("state " + std::string(admin::admin_name(*o.admin)));
+          if (o.weight) add("weight " + std::to_string(*o.weight));
+          if (o.address) add("address " + *o.address);
+          if (o.port) add("port " + std::to_string(*o.port));
+          if (c.patch.clear_admin) add("state as in the files");
+          if (c.patch.clear_weight) add("weight as in the files");
+          if (c.patch.clear_address) add("address as in the files");
+          return "set server " + c.backend + "/" + c.server + ": " + what;
+        } else if constexpr (std::is_same_v<T, admin::AddServer>) {
+          return "add server " + c.backend + "/" + c.server.name + " at " + c.server.address + ":" +
+                 std::to_string(c.server.port);
+        } else {
+          return "del server " + c.backend + "/" + c.server;
+        }
+      },
+      change);
+}
+
+// Replaces `path` with `text` so that a crash leaves the old file or the
+// new one, never half of one: a temporary file, fsync, rename, fsync of
+// the directory.
+std::string write_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return tmp + ": " + std::strerror(errno);
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      std::string e = tmp + ": " + std::strerror(errno);
+      ::close(fd);
+      return e;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return tmp + ": " + std::strerror(errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return path + ": " + std::strerror(errno);
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+}  // namespace
+
 Control::Control(std::unique_ptr<StateRegistry> registry, std::shared_ptr<const Runtime> runtime,
-                 Loader loader)
-    : registry_(std::move(registry)), runtime_(std::move(runtime)), loader_(std::move(loader)) {
+                 Loader loader, conf::Config files, admin::Overrides overrides)
+    : registry_(std::move(registry)),
+      runtime_(std::move(runtime)),
+      loader_(std::move(loader)),
+      files_(std::move(files)),
+      overrides_(std::move(overrides)),
+      started_unix_ms_(unix_now_ms()) {
   uv_loop_init(&loop_);
+  uv_async_init(&loop_, &jobs_async_, on_jobs);
+  jobs_async_.data = this;
+  uv_timer_init(&loop_, &admin_restart_);
+  admin_restart_.data = this;
   uv_async_init(&loop_, &worker_exit_, on_worker_exit);
   worker_exit_.data = this;
   for (auto* s : {&sigterm_, &sigint_, &sighup_}) {
@@ -52,6 +160,15 @@ int Control::run() {
       return 1;
     }
     all.push_back(w.get());
+  }
+  if (std::string err = open_admin(true); !err.empty()) {
+    log_event(Level::Alert, err, runtime_->event_log);
+    for (auto& x : workers_) {
+      x->post(Worker::HardStop{});
+      x->start();
+    }
+    shutdown_loop();
+    return 1;
   }
   for (auto& w : workers_) {
     w->peers = all;
@@ -123,7 +240,59 @@ std::vector<std::string> Control::reload(const std::string& trigger) {
   for (const auto& e : loaded.errors)
     errors.push_back(e.to_string());
   if (!loaded.config || !errors.empty()) return refuse(std::move(errors));
-  const conf::Config& next = *loaded.config;
+  // What the API changed stays on top of the new files.
+  admin::Overrides overrides = overrides_;
+  std::vector<std::string> notes;
+  conf::Config next = admin::apply(*loaded.config, overrides, notes);
+  errors = install(next, "reload");
+  if (!errors.empty()) return refuse(std::move(errors));
+  for (const auto& n : notes)
+    log_event(Level::Warning, "reload: " + n + ".", runtime_->event_log);
+  files_ = std::move(*loaded.config);
+  if (overrides != overrides_) {
+    overrides_ = std::move(overrides);
+    persist_overrides();
+  }
+  process.reloads.fetch_add(1, std::memory_order_relaxed);
+  process.last_reload_unix_ms.store(unix_now_ms(), std::memory_order_relaxed);
+  return {};
+}
+
+admin::Info Control::info() const {
+  return {MQLB_VERSION, ::getpid(), started_unix_ms_, static_cast<unsigned>(workers_.size()),
+          runtime_->config.global.server_state_file};
+}
+
+admin::Outcome Control::change(const admin::Change& c) {
+  if (stopping_) return {503, "mqlb is stopping", {}};
+  admin::Overrides next = overrides_;
+  admin::Outcome outcome = admin::record(next, c, runtime_->config);
+  if (!outcome.ok()) return outcome;
+  std::vector<std::string> notes;
+  const conf::Config config = admin::apply(files_, next, notes);
+  std::vector<std::string> errors = install(config, "admin: " + describe(c));
+  if (!errors.empty()) {
+    std::string all;
+    for (const auto& e : errors)
+      all += (all.empty() ? "" : "; ") + e;
+    log_event(Level::Warning, "admin: " + describe(c) + " refused: " + all, runtime_->event_log);
+    return admin::Outcome::bad({}, all);
+  }
+  overrides_ = std::move(next);
+  persist_overrides();
+  return outcome;
+}
+
+void Control::persist_overrides() {
+  const std::string& path = runtime_->config.global.server_state_file;
+  if (path.empty()) return;
+  if (std::string e = write_atomically(path, admin::to_state_json(overrides_, runtime_->config));
+      !e.empty())
+    log_event(Level::Warning, "state file not written: " + e, runtime_->event_log);
+}
+
+std::vector<std::string> Control::install(const conf::Config& next, const std::string& what) {
+  std::vector<std::string> errors;
   const ReloadPlan plan = plan_reload(runtime_->config, next);
 
   // New binds must be free before anything changes (the workers open them).
@@ -131,23 +300,23 @@ std::vector<std::string> Control::reload(const std::string& trigger) {
     for (const auto& b : f.binds)
       if (std::count(plan.listeners_added.begin(), plan.listeners_added.end(), listener_key(f, b)))
         if (std::string e = try_bind(f, b); !e.empty()) errors.push_back(e);
-  if (!errors.empty()) return refuse(std::move(errors));
+  if (!errors.empty()) return errors;
   auto rt = build_runtime(next, *registry_, errors);
-  if (!errors.empty()) return refuse(std::move(errors));
+  if (!errors.empty()) return errors;
   for (const auto& w : rt->warnings)
-    log_event(Level::Warning, "reload: " + w, runtime_->event_log);
+    log_event(Level::Warning, what + ": " + w, runtime_->event_log);
 
   if (next.global.maxconn == runtime_->config.global.maxconn) {
     rt->maxconn = runtime_->maxconn;
   } else {
     NofilePlan nofile = apply_nofile(next.global.maxconn, descriptor_reserve(*rt));
     if (!nofile.warning.empty())
-      log_event(Level::Warning, "reload: " + nofile.warning, rt->event_log);
+      log_event(Level::Warning, what + ": " + nofile.warning, rt->event_log);
     rt->maxconn = nofile.maxconn;
   }
   rt->workers = runtime_->workers;  // a restart changes it
   for (const auto& r : plan.needs_restart)
-    log_event(Level::Warning, "reload: " + r + " takes a restart; everything else is applied.",
+    log_event(Level::Warning, what + ": " + r + " takes a restart; everything else is applied.",
               rt->event_log);
 
   // Servers of the running snapshot that the new one does not have: they
@@ -160,14 +329,7 @@ std::vector<std::string> Control::reload(const std::string& trigger) {
   for (const auto& b : runtime_->backends)
     for (const auto& s : b->servers)
       if (!staying.count(s->state.get())) leaving.push_back(s.get());
-  // The old snapshot (and `leaving` in it) stays alive until the end of
-  // this function.
-  const std::shared_ptr<const Runtime> old = runtime_;
 
-  runtime_ = std::move(rt);
-  for (auto& w : workers_)
-    w->post(Worker::SwapSnapshot{runtime_});
-  if (health_) health_->reload(runtime_);
   std::vector<std::shared_ptr<ServerState>> draining;
   for (const Server* s : leaving)
     if (s->conf.check.shutdown_sessions_on_down)
@@ -175,11 +337,78 @@ std::vector<std::string> Control::reload(const std::string& trigger) {
         w->post(Worker::ShutdownSessions{s->state, Termination::ServerDownData});
     else
       draining.push_back(s->state);
+  const bool admin_changed =
+      http_endpoints(rt->config) != http_endpoints(runtime_->config) ||
+      rt->config.global.stats_sockets != runtime_->config.global.stats_sockets;
+  runtime_ = std::move(rt);
+  for (auto& w : workers_)
+    w->post(Worker::SwapSnapshot{runtime_});
+  if (health_) health_->reload(runtime_);
   retire(std::move(draining), runtime_->config);
-  process.reloads.fetch_add(1, std::memory_order_relaxed);
-  process.last_reload_unix_ms.store(unix_now_ms(), std::memory_order_relaxed);
-  log_event(Level::Notice, plan.summary(), runtime_->event_log);
+  // Not from inside this job: an API request may be waiting for it.
+  if (admin_changed) uv_timer_start(&admin_restart_, on_admin_restart, 0, 0);
+  std::string summary = plan.summary();
+  if (what != "reload" && summary.rfind("reload: ", 0) == 0)
+    summary = what + "; " + summary.substr(8);
+  log_event(Level::Notice, summary, runtime_->event_log);
   return {};
+}
+
+std::string Control::open_admin(bool at_start) {
+  const conf::Config& c = runtime_->config;
+  if (!http_)
+    http_ = std::make_unique<admin::HttpServer>(*this,
+                                                [this](auto job) { return post(std::move(job)); });
+  if (!sockets_) sockets_ = std::make_unique<admin::SocketServer>(&loop_, *this);
+  std::string problem;
+  const auto endpoints = http_endpoints(c);
+  if (endpoints != http_->endpoints()) {
+    http_->stop();
+    std::string err = http_->start(endpoints);
+    // Only the default endpoint may be given up: nobody asked for it.
+    const bool default_only = c.admin_http.empty() && !c.global.admin.configured;
+    if (!err.empty() && default_only) {
+      log_event(Level::Warning, err + "; running without the admin API.", runtime_->event_log);
+    } else if (!err.empty()) {
+      problem = err;
+    } else {
+      for (const auto& e : endpoints)
+        log_event(Level::Notice,
+                  "admin API on " + admin::listening_port(e.host, e.port) +
+                      (e.access.stats ? " (stats section)" : ""),
+                  runtime_->event_log);
+    }
+  }
+  if (problem.empty() && c.global.stats_sockets != sockets_->sockets()) {
+    sockets_->close();
+    problem = sockets_->open(c.global.stats_sockets);
+  }
+  if (!problem.empty() && !at_start)
+    log_event(Level::Alert, "reload: " + problem, runtime_->event_log);
+  return problem;
+}
+
+void Control::on_admin_restart(uv_timer_t* h) noexcept {
+  static_cast<Control*>(h->data)->open_admin(false);
+}
+
+bool Control::post(std::function<void()> job) {
+  std::lock_guard lock(jobs_mutex_);
+  if (jobs_closed_) return false;
+  jobs_.push_back(std::move(job));
+  uv_async_send(&jobs_async_);
+  return true;
+}
+
+void Control::on_jobs(uv_async_t* h) noexcept {
+  auto* c = static_cast<Control*>(h->data);
+  std::vector<std::function<void()>> jobs;
+  {
+    std::lock_guard lock(c->jobs_mutex_);
+    jobs.swap(c->jobs_);
+  }
+  for (auto& job : jobs)
+    job();
 }
 
 void Control::retire(std::vector<std::shared_ptr<ServerState>> servers, const conf::Config& next) {
@@ -252,6 +481,14 @@ void Control::check_exit() {
 }
 
 void Control::shutdown_loop() {
+  // Requests still waiting for this thread are answered 503 by theirs.
+  if (http_) http_->stop();
+  {
+    std::lock_guard lock(jobs_mutex_);
+    jobs_closed_ = true;
+    jobs_.clear();
+  }
+  if (sockets_) sockets_->close();
   if (health_) health_->close();  // before the workers their messages go to
   for (auto& w : workers_)
     w->join();
@@ -263,6 +500,8 @@ void Control::shutdown_loop() {
       nullptr);
   uv_run(&loop_, UV_RUN_DEFAULT);
   health_.reset();
+  sockets_.reset();
+  http_.reset();
   workers_.clear();
   uv_loop_close(&loop_);
 }

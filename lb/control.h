@@ -11,14 +11,24 @@
 // address keep their state, counters and sessions), and hands it to every
 // worker, which keeps each listener whose address stays, opens the new
 // ones and closes the rest. Any error, and nothing changes.
+//
+// The admin API (lb/admin/http_server, on civetweb's threads, whose
+// requests run here as jobs) and the runtime socket (lb/admin/
+// socket_server, on this loop) change servers the same way: the change is
+// recorded as an override of the files (lb/admin/overrides), the running
+// configuration is the files' with the overrides on top, and it is
+// installed as a reload installs one, then kept in the state file.
 
 #include <uv.h>
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "lb/admin/admin.h"
+#include "lb/admin/overrides.h"
 #include "lb/health_checks.h"
 #include "lb/runtime.h"
 #include "lb/state.h"
@@ -26,14 +36,20 @@
 namespace mqlb::lb {
 
 class Worker;
+namespace admin {
+class HttpServer;
+class SocketServer;
+}  // namespace admin
 
-class Control {
+class Control : public admin::Admin {
  public:
   // Reads the configuration files again; errors name the file and line.
   using Loader = std::function<conf::LoadResult()>;
 
+  // `runtime` runs `files` with `overrides` on top (read from the state
+  // file at start).
   Control(std::unique_ptr<StateRegistry> registry, std::shared_ptr<const Runtime> runtime,
-          Loader loader);
+          Loader loader, conf::Config files, admin::Overrides overrides);
   ~Control();
   Control(const Control&) = delete;
   Control& operator=(const Control&) = delete;
@@ -44,9 +60,25 @@ class Control {
 
   // On the control thread: the errors that kept anything from changing, or
   // none when the new configuration runs.
-  std::vector<std::string> reload(const std::string& trigger);
+  std::vector<std::string> reload(const std::string& trigger) override;
+
+  // admin::Admin, on the control thread.
+  const Runtime& runtime() const override { return *runtime_; }
+  admin::Info info() const override;
+  admin::Outcome change(const admin::Change& c) override;
 
  private:
+  // Runs `next` as the new snapshot: the errors, or none once it runs.
+  // `what` starts the log line that says what changed.
+  std::vector<std::string> install(const conf::Config& next, const std::string& what);
+  // The admin HTTP endpoints and runtime sockets `runtime_` asks for; a
+  // failure at start is fatal, one after a reload is logged.
+  std::string open_admin(bool at_start);
+  void persist_overrides();
+  // Runs `job` on this thread (the HTTP server's requests).
+  bool post(std::function<void()> job);
+  static void on_jobs(uv_async_t* h) noexcept;
+  static void on_admin_restart(uv_timer_t* h) noexcept;
   static void on_signal(uv_signal_t* h, int signum) noexcept;
   static void on_worker_exit(uv_async_t* h) noexcept;
   static void on_hard_stop(uv_timer_t* h) noexcept;
@@ -70,6 +102,16 @@ class Control {
   uv_timer_t hard_stop_{};
   uv_timer_t ticket_rotation_{};
   Loader loader_;
+  conf::Config files_;          // the files as last loaded
+  admin::Overrides overrides_;  // what the API and runtime socket changed on top
+  int64_t started_unix_ms_ = 0;
+  std::unique_ptr<admin::HttpServer> http_;
+  std::unique_ptr<admin::SocketServer> sockets_;
+  uv_timer_t admin_restart_{};  // endpoints changed: reopened after the current job
+  std::mutex jobs_mutex_;
+  std::vector<std::function<void()>> jobs_;  // guarded by jobs_mutex_
+  bool jobs_closed_ = false;                 // guarded by jobs_mutex_
+  uv_async_t jobs_async_{};
   struct Retired {
     uint64_t deadline;  // loop time
     std::shared_ptr<ServerState> server;

@@ -6,12 +6,15 @@
 #include <uv.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "conf/config_file.h"
 #include "conf/json_dump.h"
+#include "lb/admin/overrides.h"
 #include "lb/cli.h"
 #include "lb/control.h"
 #include "lb/nofile.h"
@@ -45,18 +48,50 @@ std::optional<conf::Config> load(const CliOptions& opts) {
   return result.config;
 }
 
+// What the admin API and the runtime socket changed before a restart, from
+// the state file. A missing file is no change; a broken one is reported
+// and left alone (the next change writes it anew).
+admin::Overrides read_state_file(const conf::Config& files) {
+  const std::string& path = files.global.server_state_file;
+  if (path.empty()) return {};
+  std::ifstream in(path);
+  if (!in) return {};
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<conf::Error> errors;
+  auto o = admin::from_state_json(text.str(), path, files, errors);
+  for (const auto& e : errors)
+    log_event(Level::Warning, "state file ignored: " + e.to_string());
+  return o.value_or(admin::Overrides{});
+}
+
 int run(const CliOptions& opts) {
-  auto config = load(opts);
-  if (!config) return 1;
+  auto files = load(opts);
+  if (!files) return 1;
   if (opts.mode == CliOptions::Mode::DumpConfig) {
-    std::cout << conf::dump_json(*config);
+    std::cout << conf::dump_json(*files);
     return 0;
   }
-  unsigned nworkers = config->global.workers ? config->global.workers
-                                             : std::max(1u, std::thread::hardware_concurrency());
+  admin::Overrides overrides;
+  if (opts.mode != CliOptions::Mode::Check) overrides = read_state_file(*files);
+  std::vector<std::string> notes;
+  const conf::Config config = admin::apply(*files, overrides, notes);
+  for (const auto& n : notes)
+    log_event(Level::Warning, "state file: " + n + ".");
+  unsigned nworkers = config.global.workers ? config.global.workers
+                                            : std::max(1u, std::thread::hardware_concurrency());
   auto registry = std::make_unique<StateRegistry>(nworkers);
   std::vector<std::string> errors;
-  auto rt = build_runtime(*config, *registry, errors);
+  auto rt = build_runtime(config, *registry, errors);
+  if (!errors.empty() && !overrides.empty()) {
+    // What the state file adds does not run (a host that no longer
+    // resolves): the files alone, rather than no start at all.
+    for (const auto& e : errors)
+      log_event(Level::Warning, "state file ignored: " + e);
+    errors.clear();
+    overrides = {};
+    rt = build_runtime(*files, *registry, errors);
+  }
   for (const auto& w : rt->warnings)
     log_event(Level::Warning, "config : " + w);
   for (const auto& e : errors)
@@ -66,13 +101,14 @@ int run(const CliOptions& opts) {
     std::cout << "Configuration file is valid\n";
     return 0;
   }
-  NofilePlan plan = apply_nofile(config->global.maxconn, descriptor_reserve(*rt));
+  NofilePlan plan = apply_nofile(config.global.maxconn, descriptor_reserve(*rt));
   if (!plan.warning.empty()) log_event(Level::Warning, plan.warning, rt->event_log);
   rt->maxconn = plan.maxconn;
   // A reload reads the same files again; its errors are logged by Control.
-  const std::vector<std::string> files = opts.config_files;
-  return Control(std::move(registry), std::move(rt),
-                 [files] { return conf::load_files(files, environment); })
+  return Control(
+             std::move(registry), std::move(rt),
+             [paths = opts.config_files] { return conf::load_files(paths, environment); },
+             std::move(*files), std::move(overrides))
       .run();
 }
 

@@ -80,7 +80,9 @@ void apply_to_state(const Runtime& rt) {
       ServerState& st = *s->state;
       st.maxconn.store(s->conf.maxconn, std::memory_order_relaxed);
       if (st.weight() != s->conf.weight) st.set_weight(s->conf.weight);
-      AdminState admin = s->conf.disabled || s->unresolved ? AdminState::Maint : AdminState::Ready;
+      AdminState admin = s->conf.disabled || s->unresolved ? AdminState::Maint
+                         : s->conf.drain                   ? AdminState::Drain
+                                                           : AdminState::Ready;
       if (st.admin() != admin) st.set_admin(admin);
     }
   }
@@ -280,6 +282,12 @@ uint64_t descriptor_reserve(const Runtime& rt) {
   for (const auto& b : rt.backends)
     for (const auto& s : b->servers)
       if (s->check) ++reserve;
+  // The admin endpoints: civetweb's listener, wake-up pipes and the
+  // connections its two threads serve; the runtime sockets and a client each.
+  size_t http = rt.config.global.admin.enabled ? 1 : 0;
+  for (const auto& a : rt.config.admin_http)
+    http += a.binds.size();
+  reserve += 8 * http + 4 * rt.config.global.stats_sockets.size();
   return reserve;
 }
 
