@@ -395,7 +395,7 @@ TEST_CASE("bad server check values are refused with what is expected",
       "unknown key (expected one of: weight, maxconn, backup, disabled, check, inter, "
       "fastinter, downinter, rise, fall, check-port, check-addr, init-state, slowstart, "
       "on-marked-down, on-marked-up, on-error, check-ssl, observe, error-limit, resolve-prefer, "
-      "init-addr, name, address, port, ssl, verify, ca-file, sni, crt)");
+      "init-addr, drain, name, address, port, ssl, verify, ca-file, sni, crt)");
 }
 
 TEST_CASE("check options on a server that does not check are refused by name",
@@ -444,7 +444,7 @@ TEST_CASE("bad default-server values are reported once, at the default-server",
                "unknown key (expected one of: weight, maxconn, backup, disabled, check, inter, "
                "fastinter, downinter, rise, fall, check-port, check-addr, init-state, slowstart, "
                "on-marked-down, on-marked-up, on-error, check-ssl, observe, error-limit, "
-               "resolve-prefer, init-addr)");
+               "resolve-prefer, init-addr, drain)");
   doc["defaults"] = {{"default-server", {{"on-error", "explode"}}}};
   refused_with(doc, "defaults.default-server.on-error",
                "unknown on-error action 'explode' (fastinter, fail-check, sudden-death, "
