@@ -32,8 +32,9 @@ std::optional<Level> parse_level(std::string_view text);
 // literal semicolon), run in order; words are split on spaces and tabs, a
 // backslash escapes the next character, as in HAProxy. Returns what to write
 // back: each command's answer followed by "\n", or "\n> " in interactive
-// mode. After it the transport closes the connection when
-// !session.prompt or session.quit. `now_unix_ms` is for uptimes and the
+// mode. After it the transport closes the connection when session.quit, or
+// when !session.prompt and it has no further line already received (HAProxy
+// runs pipelined lines before closing). `now_unix_ms` is for uptimes and the
 // time since a server's last change.
 std::string run_line(std::string_view line, Admin& admin, Level level, CommandSession& session,
                      int64_t now_unix_ms);
