@@ -487,11 +487,12 @@ std::string cmd_servers_state(const Words& w, const Runtime& rt, int64_t now_uni
       // SRV_ST_STOPPED (0) when down or in maintenance, else SRV_ST_RUNNING (2).
       const int op = st.admin() == AdminState::Maint || st.health() == Health::Down ? 0 : 2;
       // SRV_ADMF_*: FMAINT 0x01, CMAINT 0x04 (the file's `disabled`),
-      // FDRAIN 0x08, RMAINT 0x20 (no address).
-      int adm = 0;
-      if (st.admin() == AdminState::Maint) adm = s.conf.disabled ? 0x05 : 0x01;
-      if (st.admin() == AdminState::Drain) adm = 0x08;
-      if (s.unresolved) adm |= 0x20;
+      // FDRAIN 0x08, RMAINT 0x20 (no address: the maintenance it started
+      // in is that one alone, unless the file disables it too).
+      int adm = s.unresolved ? 0x20 : 0;
+      if (st.admin() == AdminState::Maint && (!s.unresolved || s.conf.disabled))
+        adm |= s.conf.disabled ? 0x05 : 0x01;
+      if (st.admin() == AdminState::Drain) adm |= 0x08;
       // CHK_RES_UNKNOWN 0, FAILED 2, PASSED 3.
       const int result = v.last_check.status == health::Status::Unknown ? 0
                          : v.last_check.ok()                            ? 3
@@ -730,10 +731,12 @@ void set_backend_traffic(StatRow& r, const PerWorker<Totals>& t) {
 }
 
 // HAProxy's srv_hlt_st: "UP 2/3" while failing checks, "DOWN 1/2" while
-// passing them, "no check" for an UP server without checks.
+// passing them, "no check" for an UP server without checks; "MAINT
+// (resolution)" for one without an address.
 std::string server_status(const Server& s) {
   const ServerState& st = *s.state;
   const std::string_view base = status_name(s);
+  if (base == "MAINT" && s.unresolved) return "MAINT (resolution)";
   const conf::ServerCheck& c = s.conf.check;
   if (!c.enabled) return base == "UP" ? "no check" : std::string(base);
   const health::ServerHealthView v = st.check_view();

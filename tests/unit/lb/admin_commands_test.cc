@@ -14,7 +14,9 @@ constexpr int64_t kNow = kStarted + 90'061'000;  // 1 day, 1 h, 1 min, 1 s later
 
 class FakeAdmin final : public Admin {
  public:
-  FakeAdmin() : registry(2) {
+  // `unresolved`: a third backend "spare" whose server u1 has a host name
+  // and init-addr none, so it starts without an address, in maintenance.
+  explicit FakeAdmin(bool unresolved = false) : registry(2) {
     conf::Config config;
     config.global.log.clear();
     config.global.maxconn = 500;
@@ -52,6 +54,17 @@ class FakeAdmin final : public Admin {
     o1.port = 1886;
     other.servers = {o1};
     config.backends.push_back(other);
+    if (unresolved) {
+      conf::Backend spare;
+      spare.name = "spare";
+      conf::Server u1;
+      u1.name = "u1";
+      u1.address = "broker.invalid";
+      u1.port = 1887;
+      u1.resolve.init_addr = {{conf::ServerResolve::Method::None, {}}};
+      spare.servers = {u1};
+      config.backends.push_back(spare);
+    }
     std::vector<std::string> errors;
     rt = build_runtime(config, registry, errors);
     REQUIRE(errors.empty());
@@ -819,6 +832,44 @@ TEST_CASE("show servers state prints HAProxy's version 1 format", "[admin][comma
   CHECK(l[4] == "2 other 1 o1 ::1 2 8 1 1 0 0 0 0 0 0 0 0 - 1886 - 0 0 - - 0");
   for (size_t i = 2; i < l.size(); ++i)
     CHECK(split(l[i], ' ').size() == 25);
+}
+
+TEST_CASE("a server failing or passing checks shows how far it is in stat_csv",
+          "[admin][commands]") {
+  FakeAdmin a;
+  const Server& b1 = a.server(0, 0);
+  b1.state->set_health(Health::Down);
+  health::ServerHealthView v;
+  v.last_check.status = health::Status::L4Ok;
+  v.consecutive_successes = 1;
+  b1.state->set_check_view(v);
+  auto rows = csv_rows(stat_csv(*a.rt, 1, kNow));
+  CHECK(rows[1]["status"] == "DOWN 1/2");
+  CHECK(rows[1]["check_health"] == "1");
+  CHECK(lines(run(a, "show servers state mqtt"))[2] ==
+        "1 mqtt 1 b1 127.0.0.1 0 0 10 10 0 6 3 1 6 0 0 0 - 1884 - 0 0 - - 0");
+  b1.state->set_health(Health::Up);
+  v.consecutive_successes = 0;
+  v.consecutive_failures = 2;
+  b1.state->set_check_view(v);
+  b1.state->set_admin(AdminState::Drain);
+  rows = csv_rows(stat_csv(*a.rt, 1, kNow));
+  CHECK(rows[1]["status"] == "DRAIN 1/3");
+  CHECK(rows[1]["check_health"] == "2");
+}
+
+TEST_CASE("a server without an address is in maintenance for resolution", "[admin][commands]") {
+  FakeAdmin a(true);
+  const auto l = lines(run(a, "show servers state spare"));
+  REQUIRE(l.size() == 3);
+  CHECK(l[2] == "3 spare 1 u1 - 0 32 1 1 0 0 0 0 0 0 0 0 broker.invalid 1887 - 0 0 - - 0");
+  const auto rows = csv_rows(stat_csv(*a.rt, 1, kNow));
+  REQUIRE(rows.size() == 8);
+  CHECK(rows[6]["svname"] == "u1");
+  CHECK(rows[6]["status"] == "MAINT (resolution)");
+  CHECK(rows[6]["addr"].empty());
+  CHECK(rows[7]["status"] == "DOWN");
+  CHECK(rows[7]["iid"] == "3");
 }
 
 TEST_CASE("show servers state takes one backend", "[admin][commands]") {
