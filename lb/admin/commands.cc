@@ -65,8 +65,8 @@ const std::vector<Command>& commands() {
        "show sess                               : count the live sessions per frontend, backend "
        "and server (mqlb: a summary, it keeps no list of sessions)"},
       {{"show", "stat"},
-       "show stat                               : report counters for each proxy and server "
-       "(mqlb: CSV only, no options)"},
+       "show stat [<iid> <type> <sid>] [no-maint|up]*: report counters for each proxy and "
+       "server (mqlb: CSV only, no desc, json or typed)"},
   };
   return list;
 }
@@ -837,11 +837,84 @@ StatRow frontend_row(const Frontend& f, unsigned iid, pid_t pid) {
   return r;
 }
 
+// HAProxy's stats_dump_proxy_to_buffer: which servers `f` leaves out.
+bool hidden(const Server& s, size_t sid, const StatFilter& f) {
+  const ServerState& st = *s.state;
+  if (f.sid != -1 && sid != size_t(f.sid)) return true;
+  if (f.hide_maint && st.admin() == AdminState::Maint) return true;
+  if (!f.hide_down) return false;
+  if (st.admin() == AdminState::Maint) return true;
+  // Down, and no check is bringing it back.
+  return st.health() == Health::Down &&
+         (!s.conf.check.enabled || check_health(st, s.conf.check, st.check_view()) == 0);
+}
+
 void append_backend(std::string& out, const Backend& b, unsigned iid, pid_t pid,
-                    int64_t now_unix_ms) {
-  for (size_t si = 0; si < b.servers.size(); ++si)
-    out += server_row(b, *b.servers[si], iid, si + 1, pid, now_unix_ms).text();
-  out += backend_row(b, iid, pid).text();
+                    int64_t now_unix_ms, const StatFilter& f) {
+  if (f.iid != -1 && iid != unsigned(f.iid)) return;
+  if (f.types & 4)
+    for (size_t si = 0; si < b.servers.size(); ++si)
+      if (!hidden(*b.servers[si], si + 1, f))
+        out += server_row(b, *b.servers[si], iid, si + 1, pid, now_unix_ms).text();
+  if (f.types & 2) out += backend_row(b, iid, pid).text();
+}
+
+bool parse_int(std::string_view text, int& out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// HAProxy 2.6 src/stats.c cli_parse_show_stat: [domain proxy], then three
+// words are <iid> <type> <sid> (iid a proxy's number or name), then flags.
+// HAProxy ignores a word it does not know; mqlb refuses it.
+std::string cmd_show_stat(const Words& w, Admin& admin, int64_t now_unix_ms) {
+  const Runtime& rt = admin.runtime();
+  size_t i = 2;
+  if (i < w.size() && w[i] == "domain") {
+    if (i + 1 >= w.size() || w[i + 1] != "proxy")
+      return quoted(command_text(w, i + 2)) + ": mqlb has only the proxy domain\n";
+    i += 2;
+  }
+  auto is_flag = [](const std::string& word) {
+    return word == "no-maint" || word == "up" || word == "typed" || word == "json" ||
+           word == "desc";
+  };
+  StatFilter f;
+  if (w.size() - i >= 3 && !is_flag(w[i])) {
+    const ProxyIds ids = proxy_ids(rt);
+    int iid = 0;
+    for (size_t k = 0; k < rt.frontends.size(); ++k)
+      if (rt.frontends[k]->conf.name == w[i]) iid = int(ids.frontend[k]);
+    for (size_t k = 0; k < rt.backends.size(); ++k)
+      if (rt.backends[k]->conf.name == w[i]) iid = int(ids.backend[k]);
+    if (iid == 0 && (!parse_int(w[i], iid) || iid == 0 || iid < -1))
+      return quoted(command_text(w, i + 1)) + ": no such proxy\n";
+    int types = 0;
+    if (!parse_int(w[i + 1], types) || types < -1)
+      return "type must be -1 or a sum of 1 (frontends), 2 (backends) and 4 (servers), got " +
+             quoted(w[i + 1]) + "\n";
+    int sid = 0;
+    if (!parse_int(w[i + 2], sid) || sid < -1)
+      return "server id must be -1 or a number, got " + quoted(w[i + 2]) + "\n";
+    f.iid = iid;
+    f.types = static_cast<unsigned>(types);
+    f.sid = sid;
+    i += 3;
+  }
+  for (; i < w.size(); ++i) {
+    if (w[i] == "no-maint") {
+      f.hide_maint = true;
+    } else if (w[i] == "up") {
+      f.hide_down = true;
+    } else if (is_flag(w[i])) {
+      return quoted(command_text(w, i + 1)) +
+             ": mqlb has only the CSV format (not HAProxy's desc, json or typed)\n";
+    } else {
+      return quoted(command_text(w, i)) + ": unknown option " + quoted(w[i]) + "\n";
+    }
+  }
+  return stat_csv(rt, admin.info().pid, now_unix_ms, f);
 }
 
 std::string run_command(const Words& w, Admin& admin, Level level, CommandSession& session,
@@ -865,13 +938,7 @@ std::string run_command(const Words& w, Admin& admin, Level level, CommandSessio
     return {};
   }
   if (is({"show", "info"})) return cmd_show_info(w, admin, now_unix_ms);
-  if (is({"show", "stat"})) {
-    if (w.size() > 2)
-      return quoted(command_text(w, 3)) +
-             ": mqlb's show stat has no options (HAProxy's desc, json, no-maint, typed, up and "
-             "<iid> <type> <sid> are not supported)\n";
-    return stat_csv(admin.runtime(), admin.info().pid, now_unix_ms);
-  }
+  if (is({"show", "stat"})) return cmd_show_stat(w, admin, now_unix_ms);
   if (is({"show", "servers", "state"})) return cmd_servers_state(w, admin.runtime(), now_unix_ms);
   if (is({"show", "sess"})) return cmd_show_sess(w, admin.runtime());
 
@@ -913,7 +980,7 @@ std::string run_line(std::string_view line, Admin& admin, Level level, CommandSe
   return out;
 }
 
-std::string stat_csv(const Runtime& rt, pid_t pid, int64_t now_unix_ms) {
+std::string stat_csv(const Runtime& rt, pid_t pid, int64_t now_unix_ms, const StatFilter& filter) {
   // HAProxy's stats_dump_csv_header.
   std::string out = "# ";
   for (auto c : kStatColumns)
@@ -924,15 +991,17 @@ std::string stat_csv(const Runtime& rt, pid_t pid, int64_t now_unix_ms) {
   // A proxy's rows together: a `listen` section's backend follows its frontend.
   for (size_t fi = 0; fi < rt.frontends.size(); ++fi) {
     const Frontend& f = *rt.frontends[fi];
-    out += frontend_row(f, ids.frontend[fi], pid).text();
+    const unsigned iid = ids.frontend[fi];
+    if ((filter.iid == -1 || iid == unsigned(filter.iid)) && (filter.types & 1))
+      out += frontend_row(f, iid, pid).text();
     for (size_t bi = 0; bi < rt.backends.size(); ++bi)
       if (!done[bi] && rt.backends[bi]->conf.name == f.conf.name) {
-        append_backend(out, *rt.backends[bi], ids.backend[bi], pid, now_unix_ms);
+        append_backend(out, *rt.backends[bi], ids.backend[bi], pid, now_unix_ms, filter);
         done[bi] = true;
       }
   }
   for (size_t bi = 0; bi < rt.backends.size(); ++bi)
-    if (!done[bi]) append_backend(out, *rt.backends[bi], ids.backend[bi], pid, now_unix_ms);
+    if (!done[bi]) append_backend(out, *rt.backends[bi], ids.backend[bi], pid, now_unix_ms, filter);
   return out;
 }
 

@@ -47,6 +47,17 @@ std::string run_line(std::string_view line, Admin& admin, Level level, CommandSe
 // (frontends first, a backend named as a frontend — a `listen` section —
 // sharing its number), sid the server's position in its backend. Also the
 // stats page's `;csv`.
-std::string stat_csv(const Runtime& rt, pid_t pid, int64_t now_unix_ms);
+//
+// `filter` is what `show stat` selects: HAProxy's [<iid> <type> <sid>],
+// no-maint and up; by default everything.
+struct StatFilter {
+  int iid = -1;                // a proxy's number, or -1 for all
+  unsigned types = 1 | 2 | 4;  // 1 FRONTEND rows, 2 BACKEND rows, 4 servers (1 << STATS_TYPE_*)
+  int sid = -1;                // a server's number in its backend, or -1 for all
+  bool hide_maint = false;     // "no-maint": not the servers in maintenance
+  bool hide_down = false;      // "up": nor those down and not coming up
+};
+std::string stat_csv(const Runtime& rt, pid_t pid, int64_t now_unix_ms,
+                     const StatFilter& filter = {});
 
 }  // namespace mqlb::lb::admin

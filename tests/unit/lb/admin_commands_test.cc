@@ -522,7 +522,7 @@ TEST_CASE("help lists every command, then help, prompt and quit", "[admin][comma
   CHECK(l[8].rfind("  show info                               : ", 0) == 0);
   CHECK(l[9].rfind("  show servers state [<backend>]          : ", 0) == 0);
   CHECK(l[10].rfind("  show sess                               : ", 0) == 0);
-  CHECK(l[11].rfind("  show stat                               : ", 0) == 0);
+  CHECK(l[11].rfind("  show stat [<iid> <type> <sid>] [no-maint|up]*: ", 0) == 0);
   CHECK(l[12] == "  help [<command>]                        : list matching or all commands");
   CHECK(l[13] == "  prompt                                  : toggle interactive mode with prompt");
   CHECK(l[14] == "  quit                                    : disconnect");
@@ -801,11 +801,71 @@ TEST_CASE("a backend with no usable server is DOWN in stat_csv", "[admin][comman
   CHECK(rows[5]["act"] == "0");
 }
 
-TEST_CASE("show stat answers the CSV and refuses options", "[admin][commands]") {
+TEST_CASE("show stat answers the CSV", "[admin][commands]") {
   FakeAdmin a;
   CHECK(run(a, "show stat") == stat_csv(*a.rt, 4242, kNow) + "\n");
-  CHECK(run(a, "show stat json").rfind("'show stat json': mqlb's show stat has no options", 0) ==
-        0);
+  CHECK(run(a, "show stat domain proxy") == stat_csv(*a.rt, 4242, kNow) + "\n");
+}
+
+// The svname column of each row `show stat ...` answers.
+std::vector<std::string> stat_names(FakeAdmin& a, const std::string& cmd) {
+  const std::string out = run(a, cmd);
+  REQUIRE(out.rfind("# pxname,", 0) == 0);
+  std::vector<std::string> names;
+  for (const auto& r : csv_rows(out))
+    names.push_back(r["pxname"] + "/" + r["svname"]);
+  return names;
+}
+
+TEST_CASE("show stat selects by proxy, type and server as HAProxy's <iid> <type> <sid>",
+          "[admin][commands]") {
+  using V = std::vector<std::string>;
+  FakeAdmin a;
+  CHECK(stat_names(a, "show stat -1 4 -1") == V{"mqtt/b1", "mqtt/b2", "other/o1"});
+  CHECK(stat_names(a, "show stat -1 1 -1") == V{"mqtt/FRONTEND"});
+  CHECK(stat_names(a, "show stat -1 3 -1") == V{"mqtt/FRONTEND", "mqtt/BACKEND", "other/BACKEND"});
+  CHECK(stat_names(a, "show stat 2 -1 -1") == V{"other/o1", "other/BACKEND"});
+  CHECK(stat_names(a, "show stat other -1 -1") == V{"other/o1", "other/BACKEND"});
+  CHECK(stat_names(a, "show stat mqtt 4 2") == V{"mqtt/b2"});
+  CHECK(stat_names(a, "show stat 7 -1 -1").empty());
+  CHECK(stat_names(a, "show stat domain proxy -1 2 -1 up") == V{"mqtt/BACKEND", "other/BACKEND"});
+}
+
+TEST_CASE("show stat no-maint and up leave out servers that cannot take sessions",
+          "[admin][commands]") {
+  using V = std::vector<std::string>;
+  FakeAdmin a;
+  a.server(0, 1).state->set_admin(AdminState::Maint);
+  a.server(1, 0).state->set_health(Health::Down);
+  CHECK(stat_names(a, "show stat -1 4 -1 no-maint") == V{"mqtt/b1", "other/o1"});
+  CHECK(stat_names(a, "show stat -1 4 -1 up") == V{"mqtt/b1"});
+  // A checked server that is down but passing checks is coming up: kept.
+  a.server(0, 0).state->set_health(Health::Down);
+  health::ServerHealthView v;
+  v.consecutive_successes = 1;
+  a.server(0, 0).state->set_check_view(v);
+  CHECK(stat_names(a, "show stat -1 4 -1 up") == V{"mqtt/b1"});
+  a.server(0, 0).state->set_check_view({});
+  CHECK(stat_names(a, "show stat up").size() == 3);  // the FRONTEND and BACKEND rows
+}
+
+TEST_CASE("show stat refuses what it does not know", "[admin][commands]") {
+  FakeAdmin a;
+  CHECK(run(a, "show stat json") ==
+        "'show stat json': mqlb has only the CSV format (not HAProxy's desc, json or typed)\n\n");
+  CHECK(run(a, "show stat -1 4 -1 typed") ==
+        "'show stat -1 4 -1 typed': mqlb has only the CSV format (not HAProxy's desc, json or "
+        "typed)\n\n");
+  CHECK(run(a, "show stat domain resolvers") ==
+        "'show stat domain resolvers': mqlb has only the proxy domain\n\n");
+  CHECK(run(a, "show stat domain") == "'show stat domain': mqlb has only the proxy domain\n\n");
+  CHECK(run(a, "show stat nope 4 -1") == "'show stat nope': no such proxy\n\n");
+  CHECK(run(a, "show stat 0 4 -1") == "'show stat 0': no such proxy\n\n");
+  CHECK(run(a, "show stat -1 x -1") ==
+        "type must be -1 or a sum of 1 (frontends), 2 (backends) and 4 (servers), got 'x'\n\n");
+  CHECK(run(a, "show stat -1 4 b1") == "server id must be -1 or a number, got 'b1'\n\n");
+  CHECK(run(a, "show stat -1 4") == "'show stat': unknown option '-1'\n\n");
+  CHECK(run(a, "show stat up extra") == "'show stat up': unknown option 'extra'\n\n");
 }
 
 TEST_CASE("show servers state prints HAProxy's version 1 format", "[admin][commands]") {
