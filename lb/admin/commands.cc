@@ -45,6 +45,9 @@ const std::vector<Command>& commands() {
       {{"enable", "server"},
        "enable server <bk>/<srv>                : take a server out of maintenance (same as 'set "
        "server <bk>/<srv> state ready')"},
+      {{"get", "weight"},
+       "get weight <bk>/<srv>                   : report a server's current weight (initial: the "
+       "running configuration's)"},
       {{"reload"},
        "reload                                  : read the configuration files again (mqlb; "
        "HAProxy's master CLI has it)"},
@@ -55,6 +58,8 @@ const std::vector<Command>& commands() {
       {{"set", "weight"},
        "set weight <bk>/<srv> <w>|0%|100%       : change a server's weight (same as 'set server "
        "<bk>/<srv> weight')"},
+      {{"show", "backend"},
+       "show backend                            : list backends in the current running config"},
       {{"show", "info"},
        "show info                               : report information about the running process "
        "(mqlb: no desc, json, typed or float)"},
@@ -67,6 +72,8 @@ const std::vector<Command>& commands() {
       {{"show", "stat"},
        "show stat [<iid> <type> <sid>] [no-maint|up]*: report counters for each proxy and "
        "server (mqlb: CSV only, no desc, json or typed)"},
+      {{"show", "version"},
+       "show version                            : show version of the current process"},
   };
   return list;
 }
@@ -292,6 +299,15 @@ std::string cmd_set_weight(const Words& w, Admin& admin) {
   if (auto e = parse_weight(w.size() > 3 ? w[3] : "", c.patch); !e.empty()) return e;
   if (auto e = extra_words(w, 4); !e.empty()) return e;
   return answer(admin.change(c), "");
+}
+
+// HAProxy's "%d (initial %d)": the live weight and the configured one.
+std::string cmd_get_weight(const Words& w, const Runtime& rt) {
+  Target t;
+  if (auto e = find_target(w, rt, true, t); !e.empty()) return e;
+  if (auto e = extra_words(w, 3); !e.empty()) return e;
+  return std::to_string(t.server->state->weight()) + " (initial " +
+         std::to_string(t.server->conf.weight) + ")\n";
 }
 
 std::string cmd_enable_disable(const Words& w, Admin& admin, AdminState a) {
@@ -941,6 +957,18 @@ std::string run_command(const Words& w, Admin& admin, Level level, CommandSessio
   if (is({"show", "stat"})) return cmd_show_stat(w, admin, now_unix_ms);
   if (is({"show", "servers", "state"})) return cmd_servers_state(w, admin.runtime(), now_unix_ms);
   if (is({"show", "sess"})) return cmd_show_sess(w, admin.runtime());
+  if (is({"show", "backend"})) {
+    if (auto e = extra_words(w, 2); !e.empty()) return e;
+    std::string out = "# name\n";
+    for (const auto& b : admin.runtime().backends)
+      out += b->conf.name + "\n";
+    return out;
+  }
+  if (is({"show", "version"})) {
+    if (auto e = extra_words(w, 2); !e.empty()) return e;
+    return admin.info().version + "\n";
+  }
+  if (is({"get", "weight"})) return cmd_get_weight(w, admin.runtime());
 
   const bool set_server = is({"set", "server"}), set_weight = is({"set", "weight"});
   const bool enable = is({"enable", "server"}), disable = is({"disable", "server"});

@@ -319,7 +319,7 @@ TEST_CASE("set server with an unknown or missing setting is refused", "[admin][c
 TEST_CASE("a server is named as backend/server of the snapshot", "[admin][commands]") {
   FakeAdmin a;
   for (std::string cmd : {"set server", "set weight", "enable server", "disable server",
-                          "del server", "add server"}) {
+                          "del server", "add server", "get weight"}) {
     INFO(cmd);
     CHECK(run(a, cmd) == "'" + cmd + "': expects <backend>/<server>\n\n");
     CHECK(run(a, cmd + " mqtt") == "'mqtt': expects <backend>/<server>\n\n");
@@ -510,45 +510,50 @@ TEST_CASE("help lists every command, then help, prompt and quit", "[admin][comma
   FakeAdmin a;
   const std::string out = run(a, "help");
   const auto l = lines(out);
-  REQUIRE(l.size() == 15);
+  REQUIRE(l.size() == 18);
   CHECK(l[0] == "The following commands are valid at this level:");
   CHECK(l[1].rfind("  add server <bk>/<srv> <addr> [args]*    : ", 0) == 0);
   CHECK(l[2].rfind("  del server <bk>/<srv>                   : ", 0) == 0);
   CHECK(l[3].rfind("  disable server <bk>/<srv>               : ", 0) == 0);
   CHECK(l[4].rfind("  enable server <bk>/<srv>                : ", 0) == 0);
-  CHECK(l[5].rfind("  reload                                  : ", 0) == 0);
-  CHECK(l[6].rfind("  set server <bk>/<srv> [opts]            : ", 0) == 0);
-  CHECK(l[7].rfind("  set weight <bk>/<srv> <w>|0%|100%       : ", 0) == 0);
-  CHECK(l[8].rfind("  show info                               : ", 0) == 0);
-  CHECK(l[9].rfind("  show servers state [<backend>]          : ", 0) == 0);
-  CHECK(l[10].rfind("  show sess                               : ", 0) == 0);
-  CHECK(l[11].rfind("  show stat [<iid> <type> <sid>] [no-maint|up]*: ", 0) == 0);
-  CHECK(l[12] == "  help [<command>]                        : list matching or all commands");
-  CHECK(l[13] == "  prompt                                  : toggle interactive mode with prompt");
-  CHECK(l[14] == "  quit                                    : disconnect");
+  CHECK(l[5].rfind("  get weight <bk>/<srv>                   : ", 0) == 0);
+  CHECK(l[6].rfind("  reload                                  : ", 0) == 0);
+  CHECK(l[7].rfind("  set server <bk>/<srv> [opts]            : ", 0) == 0);
+  CHECK(l[8].rfind("  set weight <bk>/<srv> <w>|0%|100%       : ", 0) == 0);
+  CHECK(l[9] ==
+        "  show backend                            : list backends in the current running "
+        "config");
+  CHECK(l[10].rfind("  show info                               : ", 0) == 0);
+  CHECK(l[11].rfind("  show servers state [<backend>]          : ", 0) == 0);
+  CHECK(l[12].rfind("  show sess                               : ", 0) == 0);
+  CHECK(l[13].rfind("  show stat [<iid> <type> <sid>] [no-maint|up]*: ", 0) == 0);
+  CHECK(l[14] == "  show version                            : show version of the current process");
+  CHECK(l[15] == "  help [<command>]                        : list matching or all commands");
+  CHECK(l[16] == "  prompt                                  : toggle interactive mode with prompt");
+  CHECK(l[17] == "  quit                                    : disconnect");
   CHECK(out.substr(out.size() - 2) == "\n\n");
   // Where mqlb differs, the help says so.
   CHECK(l[1].find("in maintenance until 'enable server'") != std::string::npos);
   CHECK(l[2].find("need not be in maintenance") != std::string::npos);
-  CHECK(l[10].find("a summary") != std::string::npos);
+  CHECK(l[12].find("a summary") != std::string::npos);
 }
 
 TEST_CASE("help with words lists the matching commands", "[admin][commands]") {
   FakeAdmin a;
   const auto l = lines(run(a, "help show"));
-  REQUIRE(l.size() == 8);
-  CHECK(l[1].rfind("  show info", 0) == 0);
-  CHECK(l[4].rfind("  show stat", 0) == 0);
-  CHECK(lines(run(a, "help nothing-like-it")).size() == 15);
+  REQUIRE(l.size() == 10);
+  CHECK(l[1].rfind("  show backend", 0) == 0);
+  CHECK(l[6].rfind("  show version", 0) == 0);
+  CHECK(lines(run(a, "help nothing-like-it")).size() == 18);
 }
 
 TEST_CASE("an unknown command answers with HAProxy's usage", "[admin][commands]") {
   FakeAdmin a;
   const auto empty = lines(run(a, ""));
-  REQUIRE(empty.size() == 15);
+  REQUIRE(empty.size() == 18);
   CHECK(empty[0] == "Unknown command. Please enter one of the following commands only:");
   const auto foo = lines(run(a, "foo"));
-  REQUIRE(foo.size() == 15);
+  REQUIRE(foo.size() == 18);
   CHECK(foo[0] == "Unknown command, but maybe one of the following ones is a better match:");
   const auto conn = lines(run(a, "show servers conn"));
   REQUIRE(conn.size() == 5);
@@ -939,6 +944,19 @@ TEST_CASE("show servers state takes one backend", "[admin][commands]") {
   CHECK(l[2].rfind("2 other 1 o1 ", 0) == 0);
   CHECK(run(a, "show servers state nope") == "'show servers state nope': no such backend\n\n");
   CHECK(run(a, "show servers state other x") == "'show servers state other': unexpected 'x'\n\n");
+}
+
+TEST_CASE("get weight, show backend and show version answer as HAProxy", "[admin][commands]") {
+  FakeAdmin a;
+  a.server(0, 0).state->set_weight(4);
+  CHECK(run(a, "get weight mqtt/b1", Level::User) == "4 (initial 10)\n\n");
+  CHECK(run(a, "get weight mqtt/b9") == "'get weight mqtt/b9': no such server\n\n");
+  CHECK(run(a, "get weight mqtt") == "'mqtt': expects <backend>/<server>\n\n");
+  CHECK(run(a, "get weight mqtt/b1 x") == "'get weight mqtt/b1': unexpected 'x'\n\n");
+  CHECK(run(a, "show backend", Level::User) == "# name\nmqtt\nother\n\n");
+  CHECK(run(a, "show backend x") == "'show backend': unexpected 'x'\n\n");
+  CHECK(run(a, "show version", Level::User) == "0.1.0\n\n");
+  CHECK(run(a, "show version x") == "'show version': unexpected 'x'\n\n");
 }
 
 TEST_CASE("show sess summarizes the live sessions", "[admin][commands]") {
