@@ -621,15 +621,15 @@ TEST_CASE("a malformed state file is refused with an error naming the key", "[ad
 }
 
 // BUG: record() refuses only '/' and blanks in a new server's name, while
-// the state file reads added servers with the loader's rule (letters,
-// digits and - _ . :). A server added at run time (the runtime socket's
-// `add server` does not go through load_json_server) as "b#1" is written
-// to the state file, and the next start refuses that file.
+// the state file reads added servers back with the loader's rule (letters,
+// digits and - _ . :). The REST API's POST goes through load_json_server
+// first, but record() is the check every Admin caller shares: a server added
+// by a caller that builds the conf::Server itself (as the runtime socket's
+// `add server` may) as "b#1" is written to the state file, and the next
+// start refuses that file.
 TEST_CASE("a server that record accepts reads back from the state file",
           "[admin][overrides][!mayfail]") {
-  for (const char* name : {"b#1", "b,1", "b\"1", "b\n1",
-                           "\xc3\xa9"
-                           "1"}) {
+  for (const char* name : {"b#1", "b,1", "b\"1", "b\n1", "caf\xc3\xa9"}) {
     INFO("name: " << name);
     Overrides o;
     if (!record(o, add("mqtt", name, 1901), files()).ok()) continue;
