@@ -737,6 +737,31 @@ TEST_CASE("a server added then deleted through the API is gone", "[admin][api]")
   CHECK(a.overrides.empty());
 }
 
+TEST_CASE("a server added through the API takes patches like a file's server", "[admin][api]") {
+  FakeAdmin a;
+  REQUIRE(call(a, "POST", "/api/v1/backends/other/servers",
+               R"({"name": "o2", "address": "127.0.0.1", "port": 1888, "weight": 3})")
+              .status == 201);
+  const Response r = call(a, "PATCH", "/api/v1/backends/other/servers/o2",
+                          R"({"admin_state": "maint", "weight": 8})");
+  CHECK(r.status == 200);
+  const Json j = body(r);
+  CHECK(j["state"] == "MAINT");
+  CHECK(j["weight"] == 8);
+  // Cleared, the weight is the one it was added with.
+  CHECK(body(call(a, "PATCH", "/api/v1/backends/other/servers/o2",
+                  R"({"weight": null})"))["weight"] == 3);
+  CHECK(a.builds == 4);
+}
+
+TEST_CASE("a deleted server is gone for PATCH and DELETE too", "[admin][api]") {
+  FakeAdmin a;
+  REQUIRE(call(a, "DELETE", "/api/v1/backends/mqtt/servers/b2").status == 200);
+  CHECK(call(a, "PATCH", "/api/v1/backends/mqtt/servers/b2", R"({"weight": 3})").status == 404);
+  CHECK(call(a, "DELETE", "/api/v1/backends/mqtt/servers/b2").status == 404);
+  CHECK(a.changes.size() == 1);
+}
+
 // --- POST reload -------------------------------------------------------------
 
 TEST_CASE("POST reload reads the files again", "[admin][api]") {
