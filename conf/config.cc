@@ -95,6 +95,12 @@ std::string to_string(const std::vector<ServerResolve::Step>& init_addr) {
   return out;
 }
 
+bool is_valid_name(std::string_view name) {
+  return !name.empty() && name.find_first_not_of(
+                              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789-_.:") == std::string_view::npos;
+}
+
 bool is_ip_literal(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(host.find(':') != std::string::npos ? AF_INET6 : AF_INET, host.c_str(), buf) ==

@@ -705,22 +705,32 @@ void Parser::global_keyword(const Words& w, bool no) {
     else
       base = arg(1);
   } else if (kw == "stats" && arg(1) == "socket") {
-    // Kept for the runtime API, which is not served yet.
+    // The runtime socket (lb/admin/commands), HAProxy's text protocol.
     StatsSocket sock;
     sock.path = arg(2);
     if (sock.path.empty()) {
       error(line_, "'stats socket' expects a path.");
       return;
     }
-    for (size_t i = 3; i + 1 < w.size(); i += 2) {
-      if (w[i] == "mode")
-        sock.mode = w[i + 1];
-      else if (w[i] == "level")
-        sock.level = w[i + 1];
+    for (size_t i = 3; i < w.size(); i += 2) {
+      const std::string value = i + 1 < w.size() ? w[i + 1] : "";
+      if (w[i] == "mode" && !value.empty() && value.size() <= 4 &&
+          value.find_first_not_of("01234567") == std::string::npos) {
+        sock.mode = value;
+      } else if (w[i] == "mode") {
+        error(line_, "'stats socket' : 'mode' expects an octal file mode such as 660, got '" +
+                         value + "'.");
+      } else if (w[i] == "level" && (value == "user" || value == "operator" || value == "admin")) {
+        sock.level = value;
+      } else if (w[i] == "level") {
+        error(line_, "'stats socket' : 'level' only supports 'user', 'operator', and 'admin'.");
+      } else {
+        // user, group, uid, gid, expose-fd listeners, process...: a Unix
+        // socket's other settings, and HAProxy's seamless reload.
+        warning(line_, "'stats socket' : '" + w[i] + "' is ignored: it does not apply to mqlb.");
+      }
     }
     g.stats_sockets.push_back(sock);
-    warning(line_, "'stats socket " + sock.path +
-                       "' is not served yet: mqlb has no runtime API socket yet.");
   } else if (kw == "stats") {
     warning(line_, "'" + join_words(w, 0, 2) + "' is ignored: it does not apply to mqlb.");
   } else if (kw == "server-state-file") {
@@ -728,8 +738,8 @@ void Parser::global_keyword(const Words& w, bool no) {
       error(line_, "'server-state-file' expects a file path.");
       return;
     }
+    // mqlb keeps the admin API's changes there, as its own JSON.
     g.server_state_file = arg(1);
-    warning(line_, "'server-state-file' is kept but not read or written yet by mqlb.");
   } else if (kw == "tune.mqlb.relay-high-water" || kw == "tune.mqlb.relay-low-water") {
     // mqlb's own: how much may wait for a slow side before reading stops.
     auto n = to_uint(arg(1));
@@ -1696,8 +1706,8 @@ void Parser::close_proxy() {
         if (p.admin.binds[i].name.empty()) p.admin.binds[i].name = std::to_string(i + 1);
       cfg_.admin_http.push_back(p.admin);
       warning(p.line, label +
-                          " only serves statistics over HTTP: kept as the admin endpoint, which "
-                          "mqlb does not serve yet.");
+                          " only serves statistics over HTTP: it serves mqlb's admin API "
+                          "(/api/v1); its stats page and metrics are not built yet.");
       return;
     }
     // Its own `mode http`, or the section line when the mode comes from defaults.

@@ -145,18 +145,12 @@ bool split_host_port(std::string_view text, std::string& host, uint16_t& port, s
   return true;
 }
 
-bool valid_name(const std::string& name) {
-  return !name.empty() && name.find_first_not_of(
-                              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                              "0123456789-_.:") == std::string::npos;
-}
-
 // Names of frontends, backends and servers appear in logs and, later, in
 // metric labels and API paths: a conservative character set.
 void read_name(Reader& r, const Json& v, const std::string& path, std::string& out) {
   auto n = r.string(v, path);
   if (!n) return;
-  if (valid_name(*n))
+  if (is_valid_name(*n))
     out = *n;
   else
     r.fail(path, "may hold only letters, digits and - _ . :, got '" + *n + "'");

@@ -20,5 +20,8 @@ inline constexpr std::string_view kSyslogLevels[] = {"emerg",   "alert",  "crit"
 bool is_ip_literal(const std::string& host);
 // Digits and dots only, or a colon: meant as an address, not a host name.
 bool looks_like_ip(const std::string& host);
+// A frontend, backend or server name: letters, digits and - _ . : only, as
+// they appear in logs, metric labels and API paths.
+bool is_valid_name(std::string_view name);
 
 }  // namespace mqlb::conf

@@ -325,6 +325,10 @@ std::vector<std::string> Control::install(const conf::Config& next, const std::s
   for (const auto& b : rt->backends)
     for (const auto& s : b->servers)
       staying.insert(s->state.get());
+  // A server that drained and comes back (same name and address, so the
+  // same state) is no longer retired: its deadline would cut the sessions
+  // it takes from now on.
+  std::erase_if(retired_, [&](const Retired& r) { return staying.count(r.server.get()) > 0; });
   std::vector<const Server*> leaving;
   for (const auto& b : runtime_->backends)
     for (const auto& s : b->servers)

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <chrono>
 
 #include "conf/json_dump.h"
@@ -143,6 +144,11 @@ Response patch_server(const Backend& b, const Server& s, const std::string& body
 Response add_server(const Backend& b, const std::string& body, Admin& admin) {
   const nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
   if (doc.is_discarded()) return error(400, "the body is not JSON", "body");
+  if (!doc.is_object())
+    return error(400,
+                 "expected a server object, e.g. {\"name\": \"b3\", \"address\": "
+                 "\"10.0.0.3\", \"port\": 1883}",
+                 "body");
   std::vector<conf::Error> errors;
   auto s = conf::load_json_server(doc, b.conf.check, errors);
   if (!s) {
@@ -216,8 +222,13 @@ bool same(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-bool has_prefix(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(0, p.size()) == p;
+// An Authorization value's scheme, which is case-insensitive (RFC 9110
+// §11.1), followed by one space.
+bool has_scheme(std::string_view s, std::string_view scheme) {
+  if (s.size() <= scheme.size() || s[scheme.size()] != ' ') return false;
+  for (size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != scheme[i]) return false;
+  return true;
 }
 
 }  // namespace
@@ -324,10 +335,10 @@ Response handle(const Request& r, Admin& admin) {
 std::optional<Response> authorize(const Endpoint& e, std::string_view method,
                                   std::string_view authorization) {
   const bool change = !(method == "GET" || method == "HEAD");
-  const bool bearer = has_prefix(authorization, "Bearer ") && !e.token.empty() &&
+  const bool bearer = has_scheme(authorization, "bearer") && !e.token.empty() &&
                       same(authorization.substr(7), e.token);
   bool basic = false;
-  if (has_prefix(authorization, "Basic "))
+  if (has_scheme(authorization, "basic"))
     if (auto creds = base64_decode(authorization.substr(6)))
       basic = same(*creds, e.user + ":" + e.password);
   auto challenge = [&](const std::string& why, bool basic_auth) {

@@ -83,8 +83,10 @@ Outcome record_add(Overrides& o, const AddServer& c, const conf::Config& running
   if (!b) return Outcome::not_found("no backend '" + c.backend + "'");
   const conf::Server& s = c.server;
   if (s.name.empty()) return Outcome::bad("name", "is required");
-  if (s.name.find_first_of("/ \t") != std::string::npos)
-    return Outcome::bad("name", "must not contain '/' or spaces, got '" + s.name + "'");
+  if (!conf::is_valid_name(s.name))
+    return Outcome::bad("name", "may hold only letters, digits and - _ . :, got '" + s.name + "'");
+  if (s.maxconn > 10'000'000)
+    return Outcome::bad("maxconn", "must be 0..10000000, got " + std::to_string(s.maxconn));
   if (find(*b, s.name))
     return {409, "backend '" + c.backend + "' already has a server '" + s.name + "'", "name"};
   ServerOverride values;
@@ -264,7 +266,14 @@ std::optional<Overrides> from_state_json(std::string_view text, const std::strin
         conf::load_json_server(a["server"], b ? b->check : conf::BackendCheck{}, server_errors);
     for (const auto& e : server_errors)
       fail(path + ".server" + (e.field.empty() ? "" : "." + e.field), e.message);
-    if (s) o.added.push_back({a["backend"].get<std::string>(), std::move(*s)});
+    if (!s) continue;
+    const std::string backend = a["backend"].get<std::string>();
+    if (std::any_of(o.added.begin(), o.added.end(), [&](const AddedServer& x) {
+          return x.backend == backend && x.server.name == s->name;
+        }))
+      fail(path + ".server.name", "'" + backend + "/" + s->name + "' is added twice");
+    else
+      o.added.push_back({backend, std::move(*s)});
   }
   const auto& deleted = doc.value("deleted", nlohmann::json::array());
   if (!deleted.is_array()) fail("deleted", "must be a list");

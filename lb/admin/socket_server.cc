@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "lb/access_log.h"
 #include "lb/admin/commands.h"
 
 namespace mqlb::lb::admin {
@@ -71,14 +72,18 @@ void SocketServer::Connection::close() {
 
 void SocketServer::Connection::on_data(const char* data, size_t n) {
   input.append(data, n);
+  // Every line received so far runs (scripts pipe several), then a
+  // connection that is not in prompt mode ends, as HAProxy's does.
   size_t nl;
+  bool ran = false;
   while (!closing && !close_after_writes && (nl = input.find('\n')) != std::string::npos) {
     std::string line = input.substr(0, nl);
     input.erase(0, nl + 1);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    write(run_line(line, server->admin_, level, session));
-    if (session.quit || !session.prompt) close_after_writes = true;
+    write(run_line(line, server->admin_, level, session, unix_now_ms()));
+    ran = true;
+    if (session.quit) close_after_writes = true;
   }
+  if (ran && !session.prompt) close_after_writes = true;
   if (input.size() > kMaxLine) close_after_writes = true;
   if (close_after_writes && writes == 0) close();
 }
