@@ -315,6 +315,9 @@ TEST_CASE("twenty confd-style reloads with servers coming and going cut no sessi
   }
   for (const auto& s : pool)
     CHECK(s->errors().empty());
+  // Nothing went wrong on the way, not even a warning.
+  CHECK(event_lines(lb, "[WARNING]").empty());
+  CHECK(event_lines(lb, "[ALERT]").empty());
   WARN(kReloads << " reloads in " << reloads_ms << " ms; " << held.size() << " sessions held, "
                 << stayed << " on servers listed all along (" << long_stayed
                 << " of them across 5 reloads or more), " << drained

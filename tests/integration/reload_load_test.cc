@@ -305,6 +305,9 @@ TEST_CASE("a server added by a reload under QoS 1 load takes new connections and
   for (const auto& p : on_b3.payloads())
     if (p.rfind("device-", 0) == 0) ++on_b3_from_publishers;
   CHECK(on_b3_from_publishers == 0);
+  // Nothing went wrong on the way, not even a warning.
+  CHECK(event_lines(lb, "[WARNING]").empty());
+  CHECK(event_lines(lb, "[ALERT]").empty());
 
   WARN(kPublishers << " publishers x " << kPerPublisher << " QoS 1 messages: " << load_ms
                    << " ms (reload at " << reloaded_at_ms << " ms, " << acked_at_reload
