@@ -10,13 +10,16 @@
 // is far longer than the test).
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/health.h"
@@ -24,6 +27,7 @@
 #include "support/net.h"
 #include "support/process.h"
 #include "support/scripted_server.h"
+#include "support/sessions.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -100,6 +104,49 @@ size_t reload_results(const Mqlb& lb) {
   return count(err, "reload: backend") + count(err, "reload failed");
 }
 
+// Writes the confd script whose template is `config` (its server list left
+// out: the script writes its own).
+std::filesystem::path write_confd_script(TempDir& dir, nlohmann::json config) {
+  config["backends"][0]["servers"] = nlohmann::json::array();
+  const std::string text = config.dump(2);
+  const std::string empty_list = "\"servers\": []";
+  const auto at = text.find(empty_list);
+  if (at == std::string::npos) throw std::runtime_error("no server list in " + text);
+  const std::string head = text.substr(0, at) + "\"servers\": [";
+  const std::string tail = "]" + text.substr(at + empty_list.size());
+  return dir.write("confd-reload.sh", confd_script(head, tail));
+}
+
+// What confd does when its keys change: writes the list, runs the script.
+// Returns once mqlb has logged the reload's summary or failure line.
+void confd_reload(TempDir& dir, const Mqlb& lb, const std::filesystem::path& script,
+                  const std::vector<BackendServer>& servers) {
+  const auto list_path = dir.path() / "servers.list";
+  {
+    std::ofstream list(list_path, std::ios::trunc);
+    for (const auto& s : servers)
+      list << s.name << " " << s.port << "\n";
+  }
+  const size_t before = reload_results(lb);
+  const RunResult ran = run(dir, "confd",
+                            {"/bin/sh", script.string(), list_path.string(),
+                             lb.config_path().string(), std::to_string(lb.pid()), MQLB_BINARY},
+                            Millis(20000));
+  INFO("script stdout: " << ran.stdout_text << "\nstderr: " << ran.stderr_text);
+  REQUIRE(ran.exit_code == 0);
+  REQUIRE(wait_until([&] { return reload_results(lb) > before; }, Millis(10000)));
+}
+
+// The last reload summary or failure line.
+std::string last_reload_result(const Mqlb& lb) {
+  std::string line;
+  for (const auto& l : event_lines(lb, "reload"))
+    if (l.find("reload: backend") != std::string::npos ||
+        l.find("reload failed") != std::string::npos)
+      line = l;
+  return line;
+}
+
 // A session held open through mqlb, and what the test knows of its server.
 struct Held {
   Socket socket;
@@ -118,18 +165,10 @@ TEST_CASE("twenty confd-style reloads with servers coming and going cut no sessi
   for (int i = 0; i < kPool; ++i)
     pool.push_back(std::make_unique<ScriptedServer>(scripts::echo()));
 
-  // The template: mqlb's file with an empty server list, cut in two there.
   const uint16_t port = free_port();
   nlohmann::json config = basic_config(port, {});
   config["global"]["hard_stop_after"] = "60s";
-  const std::string text = config.dump(2);
-  const std::string empty_list = "\"servers\": []";
-  const auto at = text.find(empty_list);
-  REQUIRE(at != std::string::npos);
-  const std::string head = text.substr(0, at) + "\"servers\": [";
-  const std::string tail = "]" + text.substr(at + empty_list.size());
-  const auto script = dir.write("confd-reload.sh", confd_script(head, tail));
-  const auto list_path = dir.path() / "servers.list";
+  const auto script = write_confd_script(dir, config);
 
   // The first list, which mqlb starts with; later ones come from the script.
   std::set<int> current{0, 1, 2};
@@ -214,21 +253,12 @@ TEST_CASE("twenty confd-style reloads with servers coming and going cut no sessi
         if (!next.erase(s)) next.insert(s);
       }
     }
-    {
-      std::ofstream list(list_path, std::ios::trunc);
-      for (int s : next)
-        list << name_of(s) << " " << pool[s]->port() << "\n";
-    }
     const std::string expected = expected_summary(current, next);
     INFO("reload " << step << ": " << expected);
-    const size_t before = reload_results(lb);
-    const RunResult ran = run(dir, "confd",
-                              {"/bin/sh", script.string(), list_path.string(),
-                               lb.config_path().string(), std::to_string(lb.pid()), MQLB_BINARY},
-                              Millis(20000));
-    INFO("script stdout: " << ran.stdout_text << "\nstderr: " << ran.stderr_text);
-    REQUIRE(ran.exit_code == 0);
-    REQUIRE(wait_until([&] { return reload_results(lb) > before; }, Millis(10000)));
+    std::vector<BackendServer> servers;
+    for (int s : next)
+      servers.push_back({name_of(s), pool[s]->port()});
+    confd_reload(dir, lb, script, servers);
     const std::vector<std::string> summaries = event_lines(lb, "reload: backend");
     REQUIRE(count(lb.stderr_text(), "reload failed") == 0);
     REQUIRE(summaries.size() == static_cast<size_t>(step) + 1);
@@ -322,4 +352,65 @@ TEST_CASE("twenty confd-style reloads with servers coming and going cut no sessi
                 << stayed << " on servers listed all along (" << long_stayed
                 << " of them across 5 reloads or more), " << drained
                 << " on servers removed while they were open");
+}
+
+TEST_CASE("a server confd removes and adds back keeps its new sessions past hard-stop-after",
+          "[integration][reload]") {
+  TempDir dir;
+  ScriptedServer s1(scripts::echo()), s2(scripts::echo());
+  nlohmann::json config = basic_config(free_port(), {{"s1", s1.port()}, {"s2", s2.port()}});
+  config["global"]["hard_stop_after"] = "1s";
+  const auto script = write_confd_script(dir, config);
+  Mqlb lb(dir, config);
+  Socket on_s1 = echoed_session(lb.port(), "a");
+  Socket old_on_s2 = echoed_session(lb.port(), "b");
+  REQUIRE(s1.accepted() == 1);
+  REQUIRE(s2.accepted() == 1);
+
+  // s2 leaves the list, and comes back before its drain deadline.
+  confd_reload(dir, lb, script, {{"s1", s1.port()}});
+  const auto removed = Clock::now();
+  CHECK(last_reload_result(lb).find("reload: backend mqtt: +0 servers, -1 (s2), 1 unchanged") !=
+        std::string::npos);
+  confd_reload(dir, lb, script, {{"s1", s1.port()}, {"s2", s2.port()}});
+  CHECK(last_reload_result(lb).find("reload: backend mqtt: +1 server (s2), -0, 1 unchanged") !=
+        std::string::npos);
+  REQUIRE(elapsed_ms(removed) < 900);
+
+  // A session opened on s2 now belongs to the running configuration, in
+  // which s2 is not leaving: the earlier removal's hard-stop-after is not
+  // its end.
+  Socket new_on_s2;
+  for (int i = 0; i < 2 && !new_on_s2.valid(); ++i) {
+    Socket s = echoed_session(lb.port(), "c");
+    if (s2.accepted() == 2) new_on_s2 = std::move(s);
+  }
+  REQUIRE(new_on_s2.valid());
+  const uint16_t new_port = new_on_s2.local_port();
+  // Well past the removal's deadline (1 s).
+  std::this_thread::sleep_for(Millis(2500) - (Clock::now() - removed));
+
+  auto relays = [](Socket& s, const std::string& text) {
+    try {
+      s.send_all(text);
+      return s.receive_exactly(text.size()) == text;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  const bool new_relays = relays(new_on_s2, "still here");
+  if (!new_relays) {
+    new_on_s2.close();
+    INFO("the session opened after s2 came back: " << lb.access_line_for(new_port).raw);
+    CHECK(new_relays);
+  }
+  CHECK(relays(on_s1, "s1 too"));
+  // The session from before the removal drained: it still relays, or it
+  // ended at hard-stop-after ("KD"), no sooner.
+  if (!relays(old_on_s2, "old")) {
+    const AccessLine line = lb.access_line_for(old_on_s2.local_port());
+    INFO(line.raw);
+    CHECK(line.termination == "KD");
+    CHECK(line.total_ms >= 900);
+  }
 }
