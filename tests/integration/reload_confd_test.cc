@@ -7,7 +7,10 @@
 // the summary its change implies, new sessions must go to exactly the
 // listed servers, and no held session may be cut: those of servers that
 // stayed relay as before, those of removed servers drain (hard-stop-after
-// is far longer than the test).
+// is far longer than the test). A second test takes a server out and puts
+// it back before its drain deadline (hard-stop-after 1 s): the sessions it
+// takes once it is back are the running configuration's, which that
+// deadline must not end.
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
