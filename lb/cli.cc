@@ -21,6 +21,8 @@ std::variant<CliOptions, std::string> parse_cli(std::span<const char* const> arg
       check = true;
     } else if (a == "--dump-config") {
       dump = true;
+    } else if (a == "--watch") {
+      opts.watch = true;
     } else if (a == "-v" || a == "-vv" || a == "--version") {
       opts.mode = CliOptions::Mode::Version;
       return opts;
@@ -33,6 +35,9 @@ std::variant<CliOptions, std::string> parse_cli(std::span<const char* const> arg
   }
   if (opts.config_files.empty()) return "no configuration file: use -f FILE (see mqlb --help)";
   if (check && dump) return "options '-c' and '--dump-config' exclude each other";
+  if (opts.watch && (check || dump))
+    return std::string("option '--watch' runs mqlb: it does not go with '") +
+           (check ? "-c" : "--dump-config") + "'";
   opts.mode = check  ? CliOptions::Mode::Check
               : dump ? CliOptions::Mode::DumpConfig
                      : CliOptions::Mode::Run;
@@ -84,7 +89,7 @@ std::vector<ConfigMessage> config_report(const conf::LoadResult& result) {
 }
 
 std::string usage() {
-  return "Usage: mqlb -f FILE [-f FILE...] [-c | --dump-config]\n"
+  return "Usage: mqlb -f FILE [-f FILE...] [-c | --dump-config | --watch]\n"
          "       mqlb -v | --help\n"
          "\n"
          "  -f FILE   configuration file: mqlb JSON (docs/config.md) or haproxy.cfg\n"
@@ -93,6 +98,7 @@ std::string usage() {
          "  -c        check the configuration and exit: 0 valid, 1 invalid\n"
          "  --dump-config  print the configuration as mqlb JSON, every default\n"
          "            written out, and exit (see what a haproxy.cfg became)\n"
+         "  --watch   reload when a configuration file changes (as SIGHUP does)\n"
          "  -v        print the version of mqlb and of its libraries\n"
          "  -h        this help\n"
          "\n"

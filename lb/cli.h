@@ -17,6 +17,8 @@ struct CliOptions {
   Mode mode = Mode::Run;
   // In order, as given; a directory stands for its *.cfg files (conf/config_file.h).
   std::vector<std::string> config_files;
+  // Reload when a configuration file changes (Mode::Run only).
+  bool watch = false;
 };
 
 std::variant<CliOptions, std::string> parse_cli(std::span<const char* const> args);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "lb/access_log.h"
@@ -127,6 +128,8 @@ Control::Control(std::unique_ptr<StateRegistry> registry, std::shared_ptr<const 
   jobs_async_.data = this;
   uv_timer_init(&loop_, &admin_restart_);
   admin_restart_.data = this;
+  uv_timer_init(&loop_, &watch_quiet_);
+  watch_quiet_.data = this;
   uv_async_init(&loop_, &worker_exit_, on_worker_exit);
   worker_exit_.data = this;
   for (auto* s : {&sigterm_, &sigint_, &sighup_}) {
@@ -184,6 +187,7 @@ int Control::run() {
     for (const auto& b : f->conf.binds)
       binds += " " + f->conf.name + "@" + b.to_string() + (b.tls.enabled ? " (TLS)" : "");
   uv_timer_start(&ticket_rotation_, on_ticket_rotation, kTicketRotation, kTicketRotation);
+  start_watching();
   log_event(Level::Notice,
             "ready: " + std::to_string(workers_.size()) + " workers, maxconn " +
                 std::to_string(runtime_->maxconn) + ", listening on" + binds,
@@ -394,6 +398,52 @@ std::string Control::open_admin(bool at_start) {
 
 void Control::on_admin_restart(uv_timer_t* h) noexcept {
   static_cast<Control*>(h->data)->open_admin(false);
+}
+
+void Control::start_watching() {
+  namespace fs = std::filesystem;
+  std::map<std::string, Watch*> by_dir;
+  for (const auto& path : watched_) {
+    std::error_code ec;
+    const bool is_dir = fs::is_directory(path, ec);
+    const fs::path p = fs::absolute(path, ec);
+    const std::string dir = is_dir ? p.string() : p.parent_path().string();
+    Watch*& w = by_dir[dir];
+    if (!w) {
+      watches_.push_back(std::make_unique<Watch>());
+      w = watches_.back().get();
+      uv_fs_event_init(&loop_, &w->handle);
+      w->handle.data = this;
+      if (int rc = uv_fs_event_start(&w->handle, on_file_event, dir.c_str(), 0); rc != 0) {
+        log_event(Level::Warning, "--watch: cannot watch " + dir + ": " + uv_strerror(rc),
+                  runtime_->event_log);
+        continue;
+      }
+      log_event(Level::Notice, "--watch: reloading when " + dir + " changes", runtime_->event_log);
+    }
+    if (!is_dir)
+      w->names.push_back(p.filename().string());
+    else
+      w->names.clear();  // a directory: every *.cfg in it
+  }
+}
+
+void Control::on_file_event(uv_fs_event_t* h, const char* name, int, int status) noexcept {
+  auto* c = static_cast<Control*>(h->data);
+  if (status < 0 || !name) return;
+  const std::string file = name;
+  for (const auto& w : c->watches_) {
+    if (&w->handle != h) continue;
+    const bool counts = w->names.empty()
+                            ? file.size() > 4 && file.compare(file.size() - 4, 4, ".cfg") == 0
+                            : std::find(w->names.begin(), w->names.end(), file) != w->names.end();
+    // Each change restarts the wait: an editor's several writes make one reload.
+    if (counts) uv_timer_start(&c->watch_quiet_, on_watch_quiet, kWatchQuiet, 0);
+  }
+}
+
+void Control::on_watch_quiet(uv_timer_t* h) noexcept {
+  static_cast<Control*>(h->data)->reload("configuration file changed");
 }
 
 bool Control::post(std::function<void()> job) {

@@ -54,6 +54,10 @@ class Control : public admin::Admin {
   Control(const Control&) = delete;
   Control& operator=(const Control&) = delete;
 
+  // Reload when one of `paths` (files, or directories of *.cfg files)
+  // changes, once they have been quiet for kWatchQuiet. Before run().
+  void watch(std::vector<std::string> paths) { watched_ = std::move(paths); }
+
   // Binds, starts the workers and runs until they end: 0, or 1 when a bind
   // failed (nothing is left listening then).
   int run();
@@ -79,6 +83,9 @@ class Control : public admin::Admin {
   bool post(std::function<void()> job);
   static void on_jobs(uv_async_t* h) noexcept;
   static void on_admin_restart(uv_timer_t* h) noexcept;
+  void start_watching();
+  static void on_file_event(uv_fs_event_t* h, const char* name, int events, int status) noexcept;
+  static void on_watch_quiet(uv_timer_t* h) noexcept;
   static void on_signal(uv_signal_t* h, int signum) noexcept;
   static void on_worker_exit(uv_async_t* h) noexcept;
   static void on_hard_stop(uv_timer_t* h) noexcept;
@@ -112,6 +119,16 @@ class Control : public admin::Admin {
   std::vector<std::function<void()>> jobs_;  // guarded by jobs_mutex_
   bool jobs_closed_ = false;                 // guarded by jobs_mutex_
   uv_async_t jobs_async_{};
+  // --watch: the parent directory of each file (editors replace a file by
+  // renaming a new one over it), and the names in it that count.
+  std::vector<std::string> watched_;
+  struct Watch {
+    uv_fs_event_t handle{};
+    std::vector<std::string> names;  // empty: every *.cfg (a directory given to -f)
+  };
+  std::vector<std::unique_ptr<Watch>> watches_;
+  uv_timer_t watch_quiet_{};
+  static constexpr uint64_t kWatchQuiet = 500;  // ms without a change before the reload
   struct Retired {
     uint64_t deadline;  // loop time
     std::shared_ptr<ServerState> server;

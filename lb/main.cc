@@ -105,11 +105,12 @@ int run(const CliOptions& opts) {
   if (!plan.warning.empty()) log_event(Level::Warning, plan.warning, rt->event_log);
   rt->maxconn = plan.maxconn;
   // A reload reads the same files again; its errors are logged by Control.
-  return Control(
-             std::move(registry), std::move(rt),
-             [paths = opts.config_files] { return conf::load_files(paths, environment); },
-             std::move(*files), std::move(overrides))
-      .run();
+  Control control(
+      std::move(registry), std::move(rt),
+      [paths = opts.config_files] { return conf::load_files(paths, environment); },
+      std::move(*files), std::move(overrides));
+  if (opts.watch) control.watch(opts.config_files);
+  return control.run();
 }
 
 }  // namespace

@@ -134,6 +134,7 @@ Mqlb::Mqlb(TempDir& dir, std::filesystem::path config_path, const std::vector<ui
       process_(dir, "mqlb", [&] {
         std::vector<std::string> argv = options.launcher;
         argv.insert(argv.end(), {MQLB_BINARY, "-f", config_path_.string()});
+        argv.insert(argv.end(), options.args.begin(), options.args.end());
         return argv;
       }()) {
   const bool ready = wait_until(

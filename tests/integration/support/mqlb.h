@@ -75,6 +75,8 @@ class Mqlb {
     // Put in front of the binary, e.g. {"prlimit", "--nofile=64:64"}; the
     // launcher must exec mqlb in place so that the PID stays the same.
     std::vector<std::string> launcher;
+    // After `-f FILE`, e.g. {"--watch"}.
+    std::vector<std::string> args;
   };
 
   // How long mqlb may take to exit by itself after SIGINT: generous, since

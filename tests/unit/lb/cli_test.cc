@@ -59,6 +59,17 @@ TEST_CASE("cli --dump-config prints the configuration, and not with -c", "[cli]"
   CHECK(error({"--dump-config"}) == "no configuration file: use -f FILE (see mqlb --help)");
 }
 
+TEST_CASE("cli --watch runs mqlb and reloads on changes, never with -c or --dump-config", "[cli]") {
+  const CliOptions o = options({"-f", "mqlb.json", "--watch"});
+  CHECK(o.mode == Mode::Run);
+  CHECK(o.watch);
+  CHECK_FALSE(options({"-f", "mqlb.json"}).watch);
+  CHECK(error({"--watch", "-c", "-f", "x.cfg"}) ==
+        "option '--watch' runs mqlb: it does not go with '-c'");
+  CHECK(error({"-f", "x.cfg", "--dump-config", "--watch"}) ==
+        "option '--watch' runs mqlb: it does not go with '--dump-config'");
+}
+
 TEST_CASE("cli -v and --version ask for the version without a file", "[cli]") {
   CHECK(options({"-v"}).mode == Mode::Version);
   CHECK(options({"-vv"}).mode == Mode::Version);
