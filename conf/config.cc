@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <array>
+#include <sstream>
 #include <utility>
 
 namespace mqlb::conf {
@@ -49,15 +50,13 @@ std::optional<std::vector<ServerResolve::Step>> parse_init_addr(std::string_view
   while (true) {
     const size_t comma = text.find(',');
     const std::string word(text.substr(0, comma));
-    in6_addr any{};
     if (word == "libc") {
       steps.push_back({Method::Libc, {}});
     } else if (word == "last") {
       steps.push_back({Method::Last, {}});
     } else if (word == "none") {
       steps.push_back({Method::None, {}});
-    } else if (inet_pton(AF_INET, word.c_str(), &any) == 1 ||
-               inet_pton(AF_INET6, word.c_str(), &any) == 1) {
+    } else if (is_ip_literal(word)) {
       if (have_ip) {
         error = "initial address already specified, cannot add '" + word + "'.";
         return std::nullopt;
@@ -105,6 +104,22 @@ bool is_ip_literal(const std::string& host) {
 bool looks_like_ip(const std::string& host) {
   return host.find(':') != std::string::npos ||
          (!host.empty() && host.find_first_not_of("0123456789.") == std::string::npos);
+}
+
+bool tcp_check_over_tls(const BackendCheck& c) {
+  if (c.type != BackendCheck::Type::TcpCheck) return false;
+  for (const auto& line : c.tcp_check) {
+    std::istringstream words(line);
+    std::string w;
+    if (!(words >> w) || w != "connect") continue;
+    while (words >> w && w != "comment")
+      if (w == "ssl") return true;
+  }
+  return false;
+}
+
+bool uses_tls(const Server& s, const BackendCheck& checks) {
+  return s.tls.enabled || (s.check.enabled && (s.check.ssl || tcp_check_over_tls(checks)));
 }
 
 std::string Bind::to_string() const {

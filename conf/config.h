@@ -150,6 +150,14 @@ struct Server {
   bool operator==(const Server&) const = default;
 };
 
+// True when some rule of a tcp-check connects with "ssl" (`connect port
+// 8883 ssl`). The rules are kept as text in conf/ (health/ parses them): the
+// words before a "comment" are what the rule says.
+bool tcp_check_over_tls(const BackendCheck& c);
+// Whether a server's TLS keys (verify, ca-file, sni, crt) are used: its
+// traffic is TLS ("ssl"), or its checks are ("check-ssl", `connect ssl`).
+bool uses_tls(const Server& s, const BackendCheck& checks);
+
 struct Backend {
   std::string name;
   Balance balance = Balance::RoundRobin;

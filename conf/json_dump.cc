@@ -197,7 +197,7 @@ Json inherited_check_options(const Backend& b) {
   return Json::object();
 }
 
-Json server(const Server& s) {
+Json server(const Server& s, const BackendCheck& checks) {
   Json j;
   j["name"] = s.name;
   j["address"] = s.address;
@@ -218,7 +218,7 @@ Json server(const Server& s) {
   j["ssl"] = t.enabled;
   // As in read_server_tls: the TLS keys are allowed when the server or its
   // checks speak TLS.
-  if (t.enabled || (s.check.enabled && s.check.ssl)) {
+  if (uses_tls(s, checks)) {
     j["verify"] = t.verify ? "required" : "none";
     if (!t.ca_file.empty()) j["ca-file"] = t.ca_file;
     if (!t.sni.empty()) j["sni"] = t.sni;
@@ -263,7 +263,7 @@ Json backend(const Backend& b) {
     j["default-server"] = std::move(inherited);
   Json servers = Json::array();
   for (const Server& s : b.servers)
-    servers.push_back(server(s));
+    servers.push_back(server(s, b.check));
   j["servers"] = std::move(servers);
   return j;
 }

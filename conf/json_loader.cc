@@ -687,22 +687,7 @@ std::optional<Bind> read_bind(Reader& r, const Json& v, const std::string& path)
   return b;
 }
 
-// True when a tcp-check rule connects with "ssl" (`connect port 8883 ssl`):
-// its servers' TLS keys then mean something even without "ssl" or
-// "check-ssl". The words before a "comment" are what the rule says.
-bool tcp_check_over_tls(const BackendCheck& c) {
-  if (c.type != BackendCheck::Type::TcpCheck) return false;
-  for (const auto& line : c.tcp_check) {
-    std::istringstream words(line);
-    std::string w;
-    if (!(words >> w) || w != "connect") continue;
-    while (words >> w && w != "comment")
-      if (w == "ssl") return true;
-  }
-  return false;
-}
-
-void read_server(Reader& r, const Json& v, const std::string& path, bool checks_over_tls,
+void read_server(Reader& r, const Json& v, const std::string& path, const BackendCheck& checks,
                  Server& s) {
   if (!r.object(v, path)) return;
   std::vector<std::string_view> keys = kServerOptionKeys;
@@ -723,7 +708,9 @@ void read_server(Reader& r, const Json& v, const std::string& path, bool checks_
     if (auto n = r.integer(v["port"], path + ".port", 1, 65535)) s.port = uint16_t(*n);
   read_server_options(r, v, path, s);
   require_check(r, v, path, s.check);
-  read_server_tls(r, v, path, s.check.enabled && (s.check.ssl || checks_over_tls), s.tls);
+  // uses_tls(), before "ssl" itself is read.
+  read_server_tls(r, v, path, s.check.enabled && (s.check.ssl || tcp_check_over_tls(checks)),
+                  s.tls);
 }
 
 void read_backend(Reader& r, const Json& v, const std::string& path, const Defaults& d,
@@ -775,7 +762,7 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
       for (size_t i = 0; i < v["servers"].size(); ++i) {
         Server s = base;
         std::string sp = Reader::index(path + ".servers", i);
-        read_server(r, v["servers"][i], sp, tcp_check_over_tls(b.check), s);
+        read_server(r, v["servers"][i], sp, b.check, s);
         if (!s.name.empty() && !names.insert(s.name).second)
           r.fail(sp + ".name",
                  "duplicate server name '" + s.name + "' in backend '" + b.name + "'");

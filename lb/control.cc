@@ -156,26 +156,25 @@ std::vector<std::string> Control::reload(const std::string& trigger) {
   for (const auto& b : rt->backends)
     for (const auto& s : b->servers)
       staying.insert(s->state.get());
-  std::vector<std::shared_ptr<ServerState>> leaving;
-  std::vector<bool> shut;
+  std::vector<const Server*> leaving;
   for (const auto& b : runtime_->backends)
     for (const auto& s : b->servers)
-      if (!staying.count(s->state.get())) {
-        leaving.push_back(s->state);
-        shut.push_back(s->conf.check.shutdown_sessions_on_down);
-      }
+      if (!staying.count(s->state.get())) leaving.push_back(s.get());
+  // The old snapshot (and `leaving` in it) stays alive until the end of
+  // this function.
+  const std::shared_ptr<const Runtime> old = runtime_;
 
   runtime_ = std::move(rt);
   for (auto& w : workers_)
     w->post(Worker::SwapSnapshot{runtime_});
   if (health_) health_->reload(runtime_);
   std::vector<std::shared_ptr<ServerState>> draining;
-  for (size_t i = 0; i < leaving.size(); ++i)
-    if (shut[i])
+  for (const Server* s : leaving)
+    if (s->conf.check.shutdown_sessions_on_down)
       for (auto& w : workers_)
-        w->post(Worker::ShutdownSessions{leaving[i], Termination::ServerDownData});
+        w->post(Worker::ShutdownSessions{s->state, Termination::ServerDownData});
     else
-      draining.push_back(leaving[i]);
+      draining.push_back(s->state);
   retire(std::move(draining), runtime_->config);
   process.reloads.fetch_add(1, std::memory_order_relaxed);
   process.last_reload_unix_ms.store(unix_now_ms(), std::memory_order_relaxed);

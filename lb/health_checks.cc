@@ -179,12 +179,7 @@ struct HealthChecks::Checker {
     probe->tcp.data = probe;
     probe->connect.data = probe;
     sockaddr_storage addr = server->check_addr;
-    if (c.port != 0) {
-      if (addr.ss_family == AF_INET6)
-        reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(c.port);
-      else
-        reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(c.port);
-    }
+    if (c.port != 0) set_port(addr, c.port);
     int rc = uv_tcp_connect(&probe->connect, &probe->tcp, reinterpret_cast<const sockaddr*>(&addr),
                             on_connect);
     if (rc != 0) act(run->on_connect_error(std::strerror(-rc)));

@@ -1,5 +1,7 @@
 #include "lb/runtime.h"
 
+#include "conf/names.h"
+
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -43,9 +45,7 @@ enum class Resolved { Yes, No, Maintenance };
 Resolved resolve_server(const conf::Server& s, sockaddr_storage& out, std::string& error) {
   const int prefer = s.resolve.prefer == conf::ServerResolve::Family::Ipv6 ? AF_INET6 : AF_INET;
   std::string why;
-  in6_addr literal{};
-  if (inet_pton(AF_INET, s.address.c_str(), &literal) == 1 ||
-      inet_pton(AF_INET6, s.address.c_str(), &literal) == 1) {
+  if (conf::is_ip_literal(s.address)) {
     if (resolve(s.address, s.port, out, error)) return Resolved::Yes;
     return Resolved::No;
   }
@@ -128,10 +128,7 @@ void build_check_rules(const conf::Config& config, const conf::Backend& gb, cons
   if (gs.check.addr.empty()) {
     // The server's own address, as resolved (check-addr is an IP literal).
     s.check_addr = s.addr;
-    if (s.check_addr.ss_family == AF_INET6)
-      reinterpret_cast<sockaddr_in6*>(&s.check_addr)->sin6_port = htons(port);
-    else
-      reinterpret_cast<sockaddr_in*>(&s.check_addr)->sin_port = htons(port);
+    set_port(s.check_addr, port);
   } else if (std::string why; !resolve(gs.check.addr, port, s.check_addr, why)) {
     errors.push_back("backend '" + gb.name + "', server '" + gs.name +
                      "': could not resolve the check address '" + gs.check.addr + "': " + why);
@@ -261,6 +258,13 @@ bool Backend::has_usable_server() const {
   for (const auto& s : servers)
     if (s->state->usable()) return true;
   return false;
+}
+
+void set_port(sockaddr_storage& addr, uint16_t port) {
+  if (addr.ss_family == AF_INET6)
+    reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(port);
+  else
+    reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(port);
 }
 
 uint64_t descriptor_reserve(const Runtime& rt) {

@@ -120,6 +120,9 @@ struct Runtime {
 std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry& registry,
                                        std::vector<std::string>& errors);
 
+// Sets the port of an IPv4 or IPv6 address.
+void set_port(sockaddr_storage& addr, uint16_t port);
+
 // Descriptors `rt` needs besides two per session (lb/nofile.h).
 uint64_t descriptor_reserve(const Runtime& rt);
 

@@ -423,6 +423,18 @@ TEST_CASE("empty log lists and an MQTT 3.1.1 check round trip", "[json_dump]") {
   check_round_trip(c);
 }
 
+TEST_CASE("a server's TLS keys for a tcp-check that connects with ssl round trip", "[json_dump]") {
+  Config c = loads(Json::parse(R"({
+    "frontends": [{"name": "f", "bind": ["127.0.0.1:1883"], "default_backend": "b"}],
+    "backends": [{"name": "b",
+                  "check": {"type": "tcp-check", "tcp-check": ["connect port 8883 ssl"]},
+                  "servers": [{"name": "s", "address": "127.0.0.1", "port": 1884,
+                               "check": true, "ca-file": "/etc/mqlb/ca.pem"}]}]
+  })"));
+  CHECK(Json::parse(dump_json(c))["backends"][0]["servers"][0]["ca-file"] == "/etc/mqlb/ca.pem");
+  check_round_trip(c);
+}
+
 TEST_CASE("a bind named with a space, as a haproxy.cfg may name one, round trips", "[json_dump]") {
   Config c = load_text(kRich);
   c.frontends[0].binds[0].name = "plain one";
