@@ -13,7 +13,9 @@
 #include <string>
 #include <thread>
 
+#include "support/broker.h"
 #include "support/health.h"
+#include "support/http.h"
 #include "support/mqlb.h"
 #include "support/net.h"
 #include "support/scripted_server.h"
@@ -150,6 +152,15 @@ TEST_CASE("a broken reload changes nothing and says why", "[integration][reload]
     CHECK(reload(dir, lb, bad).find("reload failed") != std::string::npos);
     CHECK(!event_lines(lb, "could not resolve address 'no-such-host..invalid'").empty());
   }
+  SECTION("a certificate that does not load") {
+    nlohmann::json bad = config;
+    const auto pem = dir.write("broken.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n");
+    bad["frontends"][0]["bind"].push_back({{"address", "127.0.0.1:" + std::to_string(free_port())},
+                                           {"ssl", true},
+                                           {"crt", pem.string()}});
+    CHECK(reload(dir, lb, bad).find("reload failed") != std::string::npos);
+    CHECK(!event_lines(lb, pem.string()).empty());
+  }
   SECTION("a bind already taken by another socket") {
     Socket taken = listen_tcp();
     nlohmann::json bad = config;
@@ -214,4 +225,45 @@ TEST_CASE(
   INFO(connected << " connections made during the reloads; " << failure);
   CHECK(connected > 50);
   CHECK(refused == 0);
+}
+
+TEST_CASE(
+    "a server removed by a reload keeps its MQTT subscriber until it leaves, and counters go on",
+    "[integration][reload][mqtt]") {
+  TempDir dir;
+  Broker broker1(dir), broker2(dir);
+  nlohmann::json config =
+      basic_config(free_port(), {{"b1", broker1.port()}, {"b2", broker2.port()}});
+  const uint16_t api = free_port();
+  config["global"]["admin"] = {{"bind", "127.0.0.1:" + std::to_string(api)}};
+  Mqlb lb(dir, config);
+  // The first session goes to b1: its probes, published on broker 1, come back.
+  Subscriber subscriber(dir, broker1.port(), "lights/#", Subscriber::Through{lb.port(), {}});
+  for (int i = 0; i < 4; ++i)
+    REQUIRE(mosquitto_pub(dir, lb.port(), "other", "x").exit_code == 0);
+  const auto sessions = [&](const std::string& server) {
+    return http_get(api, "/api/v1/backends/mqtt/servers/" + server).json()["sessions"]["total"];
+  };
+  const nlohmann::json b2_before = sessions("b2");
+  CHECK(b2_before == 2);
+
+  nlohmann::json next = config;
+  next["backends"][0]["servers"].erase(0);
+  CHECK(reload(dir, lb, next).find("reload: backend mqtt: +0 servers, -1 (b1), 1 unchanged") !=
+        std::string::npos);
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(mosquitto_pub(dir, broker1.port(), "lights/7", "on " + std::to_string(i)).exit_code ==
+            0);
+  CHECK(wait_until([&] { return subscriber.payloads().size() == 5; }, Millis(10000)));
+  CHECK(subscriber.payloads() == std::vector<std::string>{"on 0", "on 1", "on 2", "on 3", "on 4"});
+
+  const size_t lines = lb.access_lines().size();
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(mosquitto_pub(dir, lb.port(), "other", "y").exit_code == 0);
+  const auto after = lb.wait_for_access_lines(lines + 3);
+  for (size_t i = lines; i < after.size(); ++i)
+    CHECK(after[i].server == "b2");
+  // b2 kept its counters through the reload.
+  CHECK(sessions("b2") == b2_before.get<int>() + 3);
+  CHECK(http_get(api, "/api/v1/backends/mqtt/servers/b1").status == 404);
 }

@@ -101,7 +101,8 @@ Subscriber::Subscriber(TempDir& dir, uint16_t broker_port, const std::string& to
 
 Subscriber::Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic,
                        const Through& through)
-    : Subscriber(dir, broker_port, topic, sub_arguments(through.port, topic, &through.tls)) {}
+    : Subscriber(dir, broker_port, topic,
+                 sub_arguments(through.port, topic, through.tls ? &*through.tls : nullptr)) {}
 
 Subscriber::Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic,
                        const std::vector<std::string>& argv)

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,11 +68,11 @@ class Subscriber {
   };
 
   Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic);
-  // Same, but connected through mqlb's TLS bind on `port`; the probes still
+  // Same, but connected through mqlb on `port` (its TLS bind with `tls`); the probes still
   // go straight to the broker, which must be the one mqlb chose.
   struct Through {
     uint16_t port;
-    ClientTls tls;
+    std::optional<ClientTls> tls;  // none: plain MQTT
   };
   Subscriber(TempDir& dir, uint16_t broker_port, const std::string& topic, const Through& through);
 
