@@ -45,6 +45,7 @@ std::vector<admin::HttpEndpoint> http_endpoints(const conf::Config& c) {
       e.access.password = a.password;
       e.access.stats_admin = a.admin;
       if (!a.realm.empty()) e.access.realm = a.realm;
+      e.metrics_path = a.metrics_path;
       out.push_back(std::move(e));
     }
   if (out.empty() && c.global.admin.enabled) {
@@ -53,6 +54,7 @@ std::vector<admin::HttpEndpoint> http_endpoints(const conf::Config& c) {
     e.port = c.global.admin.port;
     e.access.loopback = loopback(e.host);
     e.access.token = c.global.admin.token;
+    e.metrics_path = "/metrics";
     out.push_back(std::move(e));
   }
   return out;

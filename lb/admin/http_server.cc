@@ -1,5 +1,8 @@
 #include "lb/admin/http_server.h"
 
+#include "lb/access_log.h"
+#include "lb/admin/metrics.h"
+
 #include <civetweb.h>
 
 #include <chrono>
@@ -129,8 +132,19 @@ void HttpServer::serve(mg_connection* conn, const HttpEndpoint& e) {
   auto answer = std::make_shared<std::promise<Response>>();
   std::future<Response> reply = answer->get_future();
   Admin& admin = admin_;
-  const bool posted =
-      !stopping_ && post_([answer, req, &admin] { answer->set_value(handle(req, admin)); });
+  const bool metrics = !e.metrics_path.empty() && req.path == e.metrics_path &&
+                       req.method != "POST" && req.method != "PATCH" && req.method != "DELETE" &&
+                       req.method != "PUT";
+  const bool posted = !stopping_ && post_([answer, req, metrics, &admin] {
+    if (!metrics) {
+      answer->set_value(handle(req, admin));
+      return;
+    }
+    Response r;
+    r.body = metrics_text(admin.runtime(), admin.info(), unix_now_ms());
+    r.content_type = kMetricsContentType;
+    answer->set_value(std::move(r));
+  });
   if (!posted) {
     write_response(conn, plain_error(503, "mqlb is stopping"));
     return;

@@ -22,11 +22,13 @@ struct HttpEndpoint {
   std::string host;  // IP literal
   uint16_t port = 0;
   Endpoint access;
+  std::string metrics_path;  // where GET answers with the Prometheus metrics; empty: nowhere
   bool operator==(const HttpEndpoint& o) const {
-    return host == o.host && port == o.port && access.loopback == o.access.loopback &&
-           access.token == o.access.token && access.stats == o.access.stats &&
-           access.user == o.access.user && access.password == o.access.password &&
-           access.stats_admin == o.access.stats_admin && access.realm == o.access.realm;
+    return host == o.host && port == o.port && metrics_path == o.metrics_path &&
+           access.loopback == o.access.loopback && access.token == o.access.token &&
+           access.stats == o.access.stats && access.user == o.access.user &&
+           access.password == o.access.password && access.stats_admin == o.access.stats_admin &&
+           access.realm == o.access.realm;
   }
 };
 
