@@ -152,29 +152,22 @@ int Control::run() {
   for (unsigned i = 0; i < runtime_->workers; ++i)
     workers_.push_back(std::make_unique<Worker>(i, runtime_, &worker_exit_));
   std::vector<Worker*> all;
-  for (auto& w : workers_) {
-    std::string err = w->bind_all();
-    if (!err.empty()) {
-      log_event(Level::Alert, err, runtime_->event_log);
-      // Each worker closes what it bound, then its loop ends.
-      for (auto& x : workers_) {
-        x->post(Worker::HardStop{});
-        x->start();
-      }
-      shutdown_loop();
-      return 1;
-    }
-    all.push_back(w.get());
-  }
-  if (std::string err = open_admin(true); !err.empty()) {
+  // A start that cannot listen everywhere listens nowhere.
+  auto refuse = [&](const std::string& err) {
     log_event(Level::Alert, err, runtime_->event_log);
+    // Each worker closes what it bound, then its loop ends.
     for (auto& x : workers_) {
       x->post(Worker::HardStop{});
       x->start();
     }
     shutdown_loop();
     return 1;
+  };
+  for (auto& w : workers_) {
+    if (std::string err = w->bind_all(); !err.empty()) return refuse(err);
+    all.push_back(w.get());
   }
+  if (std::string err = open_admin(true); !err.empty()) return refuse(err);
   for (auto& w : workers_) {
     w->peers = all;
     w->start();
