@@ -46,6 +46,8 @@ std::vector<admin::HttpEndpoint> http_endpoints(const conf::Config& c) {
       e.access.stats_admin = a.admin;
       if (!a.realm.empty()) e.access.realm = a.realm;
       e.metrics_path = a.metrics_path;
+      e.stats_uri = a.uri;
+      e.refresh_ms = a.refresh ? static_cast<long>(a.refresh->count()) : 0;
       out.push_back(std::move(e));
     }
   if (out.empty() && c.global.admin.enabled) {
@@ -55,6 +57,7 @@ std::vector<admin::HttpEndpoint> http_endpoints(const conf::Config& c) {
     e.access.loopback = loopback(e.host);
     e.access.token = c.global.admin.token;
     e.metrics_path = "/metrics";
+    e.stats_uri = "/";
     out.push_back(std::move(e));
   }
   return out;

@@ -1,7 +1,9 @@
 #include "lb/admin/http_server.h"
 
 #include "lb/access_log.h"
+#include "lb/admin/commands.h"
 #include "lb/admin/metrics.h"
+#include "lb/admin/status_page.h"
 
 #include <civetweb.h>
 
@@ -117,6 +119,19 @@ void HttpServer::serve(mg_connection* conn, const HttpEndpoint& e) {
   Request req;
   req.method = info->request_method;
   req.path = info->local_uri ? info->local_uri : "/";
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  // HAProxy's default stats uri has a query string ("/haproxy?stats").
+  const std::string full =
+      req.path + (info->query_string ? std::string("?") + info->query_string : "");
+  if (read && !e.stats_uri.empty() && (full == e.stats_uri || req.path == e.stats_uri)) {
+    Response page;
+    page.content_type = "text/html; charset=utf-8";
+    page.body = status_page(e.refresh_ms);
+    write_response(conn, page);
+    return;
+  }
+  const bool csv = read && !e.stats_uri.empty() &&
+                   (full == e.stats_uri + ";csv" || req.path == e.stats_uri + ";csv");
   if (info->content_length > static_cast<long long>(kMaxBody)) {
     write_response(conn, plain_error(413, "the body is larger than 1 MiB"));
     return;
@@ -132,17 +147,20 @@ void HttpServer::serve(mg_connection* conn, const HttpEndpoint& e) {
   auto answer = std::make_shared<std::promise<Response>>();
   std::future<Response> reply = answer->get_future();
   Admin& admin = admin_;
-  const bool metrics = !e.metrics_path.empty() && req.path == e.metrics_path &&
-                       req.method != "POST" && req.method != "PATCH" && req.method != "DELETE" &&
-                       req.method != "PUT";
-  const bool posted = !stopping_ && post_([answer, req, metrics, &admin] {
-    if (!metrics) {
+  const bool metrics = read && !e.metrics_path.empty() && req.path == e.metrics_path;
+  const bool posted = !stopping_ && post_([answer, req, metrics, csv, &admin] {
+    if (!metrics && !csv) {
       answer->set_value(handle(req, admin));
       return;
     }
     Response r;
-    r.body = metrics_text(admin.runtime(), admin.info(), unix_now_ms());
-    r.content_type = kMetricsContentType;
+    if (metrics) {
+      r.body = metrics_text(admin.runtime(), admin.info(), unix_now_ms());
+      r.content_type = kMetricsContentType;
+    } else {
+      r.body = stat_csv(admin.runtime(), admin.info().pid, unix_now_ms());
+      r.content_type = "text/plain; charset=utf-8";
+    }
     answer->set_value(std::move(r));
   });
   if (!posted) {

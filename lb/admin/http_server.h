@@ -23,8 +23,11 @@ struct HttpEndpoint {
   uint16_t port = 0;
   Endpoint access;
   std::string metrics_path;  // where GET answers with the Prometheus metrics; empty: nowhere
+  std::string stats_uri;     // the status page; with ";csv", `show stat`'s CSV
+  long refresh_ms = 0;       // how often the page reads the API (0: its default)
   bool operator==(const HttpEndpoint& o) const {
     return host == o.host && port == o.port && metrics_path == o.metrics_path &&
+           stats_uri == o.stats_uri && refresh_ms == o.refresh_ms &&
            access.loopback == o.access.loopback && access.token == o.access.token &&
            access.stats == o.access.stats && access.user == o.access.user &&
            access.password == o.access.password && access.stats_admin == o.access.stats_admin &&
