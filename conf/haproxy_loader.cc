@@ -1705,9 +1705,6 @@ void Parser::close_proxy() {
       for (size_t i = 0; i < p.admin.binds.size(); ++i)
         if (p.admin.binds[i].name.empty()) p.admin.binds[i].name = std::to_string(i + 1);
       cfg_.admin_http.push_back(p.admin);
-      warning(p.line, label +
-                          " only serves statistics over HTTP: it serves mqlb's admin API "
-                          "(/api/v1); its stats page and metrics are not built yet.");
       return;
     }
     // Its own `mode http`, or the section line when the mode comes from defaults.

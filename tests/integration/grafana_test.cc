@@ -19,6 +19,7 @@
 #include "support/mqlb.h"
 #include "support/net.h"
 #include "support/process.h"
+#include "support/prometheus.h"
 #include "support/scripted_server.h"
 #include "support/sessions.h"
 #include "support/temp_dir.h"
@@ -35,54 +36,6 @@ const std::filesystem::path kDashboard =
 // The panels that may stay empty on a healthy mqlb: no MQTT CONNECT is read
 // yet (the family fills later), and no check fails.
 const std::set<std::string> kMayBeEmpty = {"MQTT CONNECTs", "Failing checks"};
-
-std::string url_encode(const std::string& text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// A Prometheus server scraping `target` every 500 ms (as in metrics_test.cc).
-class Prometheus {
- public:
-  Prometheus(TempDir& dir, uint16_t target)
-      : port_(free_port()),
-        process_(
-            dir, "prometheus",
-            {"prometheus", "--config.file=" + dir.write("prometheus.yml", config(target)).string(),
-             "--storage.tsdb.path=" + (dir.path() / "tsdb").string(),
-             "--web.listen-address=127.0.0.1:" + std::to_string(port_)}) {
-    REQUIRE(wait_until(
-        [&] {
-          int error = 0;
-          if (!Socket::try_connect(port_, Millis(200), error).valid()) return false;
-          return http_get(port_, "/-/ready").status == 200;
-        },
-        Millis(30000)));
-  }
-  // GET `path` of the HTTP API, e.g. "/api/v1/query?query=..." (encoded).
-  HttpReply get(const std::string& path) { return http_get(port_, path); }
-  HttpReply query(const std::string& q) { return get("/api/v1/query?query=" + url_encode(q)); }
-
- private:
-  static std::string config(uint16_t target) {
-    return "global:\n  scrape_interval: 500ms\n  evaluation_interval: 500ms\n"
-           "scrape_configs:\n  - job_name: mqlb\n    static_configs:\n"
-           "      - targets: ['127.0.0.1:" +
-           std::to_string(target) + "']\n";
-  }
-  uint16_t port_;
-  Process process_;
-};
 
 Json load_dashboard() {
   const std::string text = read_file(kDashboard);
@@ -271,7 +224,7 @@ TEST_CASE(
   // Enough scrapes for a rate() over 1m to have two samples.
   REQUIRE(wait_until(
       [&] {
-        const Json r = prometheus.query("count_over_time(mqlb_build_info[1m]) >= 3").json();
+        const Json r = prometheus.query_reply("count_over_time(mqlb_build_info[1m]) >= 3").json();
         return !r["data"]["result"].empty();
       },
       Millis(20000), Millis(250)));
@@ -286,7 +239,7 @@ TEST_CASE(
     INFO("panel \"" << q.panel << "\" target " << q.ref << ": " << expr);
     CHECK(expr.find('$') == std::string::npos);  // a variable the dashboard lacks
     // (a) PromQL: an invalid query is a 400 with errorType bad_data.
-    const HttpReply r = prometheus.query(expr);
+    const HttpReply r = prometheus.query_reply(expr);
     INFO(r.body);
     CHECK(r.status == 200);
     if (r.status != 200) continue;
@@ -329,10 +282,10 @@ TEST_CASE(
   // The state timeline folds the per-state series into one value: UP is 1.
   for (const Query& q : queries) {
     if (q.panel != "Server state") continue;
-    const Json r =
-        prometheus
-            .query(concrete(q.expr, {{"instance", ".*"}, {"proxy", "mqtt"}, {"server", ".*"}}))
-            .json();
+    const Json r = prometheus
+                       .query_reply(concrete(
+                           q.expr, {{"instance", ".*"}, {"proxy", "mqtt"}, {"server", ".*"}}))
+                       .json();
     std::map<std::string, std::string> states;
     for (const Json& item : r.at("data").at("result"))
       states[item.at("metric").at("server").get<std::string>()] = item.at("value").at(1);

@@ -110,12 +110,6 @@ const std::vector<Difference> kDeliberate = {
      "option dontlognull is not built: mqlb logs every connection"},
     {"valid/log.cfg", valid(), warned_at(10),
      "option dontlognull is not built: mqlb logs every connection"},
-    {"valid/confd.cfg", valid(), warned_at(14),
-     "a listen section that only serves statistics serves mqlb's admin API, without HAProxy's "
-     "stats page yet"},
-    {"valid/stats-prometheus.cfg", valid(), warned_at(9),
-     "a frontend that only serves statistics serves mqlb's admin API, without HAProxy's stats "
-     "page yet"},
 };
 
 // Where mqlb is wrong today: each is a loader bug to fix, after which its

@@ -15,6 +15,7 @@
 #include "support/mqlb.h"
 #include "support/net.h"
 #include "support/process.h"
+#include "support/prometheus.h"
 #include "support/scripted_server.h"
 #include "support/sessions.h"
 #include "support/temp_dir.h"
@@ -22,87 +23,6 @@
 
 using namespace mqlb::test;
 using Json = nlohmann::json;
-
-namespace {
-
-std::string url_encode(const std::string& text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// A Prometheus server scraping `target` every 500 ms.
-class Prometheus {
- public:
-  Prometheus(TempDir& dir, uint16_t target)
-      : port_(free_port()),
-        process_(
-            dir, "prometheus",
-            {"prometheus", "--config.file=" + dir.write("prometheus.yml", config(target)).string(),
-             "--storage.tsdb.path=" + (dir.path() / "tsdb").string(),
-             "--web.listen-address=127.0.0.1:" + std::to_string(port_)}) {
-    REQUIRE(wait_until(
-        [&] {
-          int error = 0;
-          if (!Socket::try_connect(port_, Millis(200), error).valid()) return false;
-          return http_get(port_, "/-/ready").status == 200;
-        },
-        Millis(30000)));
-  }
-  // The instant vector of `query`, as label set (JSON text) -> value.
-  std::map<std::string, double> query(const std::string& q) {
-    const HttpReply r = http_get(port_, "/api/v1/query?query=" + url_encode(q));
-    REQUIRE(r.status == 200);
-    std::map<std::string, double> out;
-    const Json doc = r.json();  // kept: a range-for over a temporary's member dangles
-    for (const auto& item : doc["data"]["result"]) {
-      Json labels = item["metric"];
-      labels.erase("__name__");
-      labels.erase("instance");
-      labels.erase("job");
-      out[labels.dump()] = std::stod(item["value"][1].get<std::string>());
-    }
-    return out;
-  }
-  // Waits until `query` gives `expected` (Prometheus scrapes every 500 ms).
-  bool eventually(const std::string& q, const std::map<std::string, double>& expected) {
-    std::map<std::string, double> last;
-    const bool ok = wait_until(
-        [&] {
-          last = query(q);
-          return last == expected;
-        },
-        Millis(20000), Millis(250));
-    if (!ok) {
-      std::string got;
-      for (const auto& [k, v] : last)
-        got += k + "=" + std::to_string(v) + " ";
-      UNSCOPED_INFO(q << " gave: " << got);
-    }
-    return ok;
-  }
-
- private:
-  static std::string config(uint16_t target) {
-    return "global:\n  scrape_interval: 500ms\n  evaluation_interval: 500ms\n"
-           "scrape_configs:\n  - job_name: mqlb\n    static_configs:\n"
-           "      - targets: ['127.0.0.1:" +
-           std::to_string(target) + "']\n";
-  }
-  uint16_t port_;
-  Process process_;
-};
-
-}  // namespace
 
 TEST_CASE("Prometheus scrapes mqlb: live and total sessions per server, kept across a reload",
           "[integration][metrics]") {
