@@ -166,11 +166,13 @@ int Control::run() {
     shutdown_loop();
     return 1;
   };
+  // The admin endpoints first: no traffic listener is open, even briefly,
+  // when one of them cannot be.
+  if (std::string err = open_admin(true); !err.empty()) return refuse(err);
   for (auto& w : workers_) {
     if (std::string err = w->bind_all(); !err.empty()) return refuse(err);
     all.push_back(w.get());
   }
-  if (std::string err = open_admin(true); !err.empty()) return refuse(err);
   for (auto& w : workers_) {
     w->peers = all;
     w->start();

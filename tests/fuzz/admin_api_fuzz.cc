@@ -20,6 +20,7 @@
 //     always allowed, and a change off loopback only with the exact token.
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -196,6 +197,15 @@ void check_authorize(const admin::Endpoint& e, std::string_view method, std::str
 
 }  // namespace
 
+// The one header that carries the token: the scheme in any case (RFC 9110
+// §11.1), one space, the token.
+bool is_token(std::string_view auth) {
+  if (auth.size() != 12 || auth.substr(6) != " T0k3n") return false;
+  for (size_t i = 0; i < 6; ++i)
+    if (std::tolower(static_cast<unsigned char>(auth[i])) != "bearer"[i]) return false;
+  return true;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -228,7 +238,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   admin::Endpoint remote;
   remote.loopback = false;
   remote.token = "T0k3n";
-  check_authorize(remote, q.method, auth, auth == "Bearer T0k3n");
+  check_authorize(remote, q.method, auth, is_token(auth));
 
   admin::Endpoint stats;
   stats.stats = true;
@@ -241,6 +251,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_authorize(stats, q.method, auth, true);
   stats.stats_admin = false;
   stats.token = "T0k3n";
-  check_authorize(stats, q.method, auth, auth == "Bearer T0k3n");
+  check_authorize(stats, q.method, auth, is_token(auth));
   return 0;
 }
