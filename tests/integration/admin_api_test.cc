@@ -183,7 +183,7 @@ TEST_CASE("bad admin requests get the status and the field at fault, and change 
       {"GET", std::string(kServers) + "/b9", "", 404, ""},
       {"PATCH", std::string(kServers) + "/b9", R"({"weight": 1})", 404, ""},
       {"GET", "/api/v2/info", "", 404, ""},
-      {"GET", "/", "", 404, ""},
+      {"GET", "/nope", "", 404, ""},  // "/" is the status page
       {"PUT", b1_path, "{}", 405, ""},
       {"DELETE", "/api/v1/info", "", 405, ""},
       {"GET", "/api/v1/reload", "", 405, ""},
