@@ -216,6 +216,9 @@ struct Frontend {
   Timeouts timeouts;      // client side: client, client_fin
   std::vector<LogTarget> log;
   LogFormat log_format;  // "log-format"; empty: HAProxy's `option tcplog` line
+  // "option dontlognull": no line for a session whose client sent nothing,
+  // nor for a TLS handshake that was closed or timed out (HAProxy's rule).
+  bool dontlognull = false;
 };
 
 // Buffer sizes (HAProxy's tune.* settings).

@@ -249,6 +249,7 @@ struct Settings {
   std::string log_format;
   Origin log_format_at;
   std::string log_format_by;  // "log-format" or "option tcplog": what set it, for a warning
+  bool dontlognull = false;
   Server default_server;
   BackendCheck check;
   std::string default_backend;
@@ -1219,10 +1220,7 @@ void Parser::keyword_option(const Words& w, bool no) {
     if (!proxy_ || proxy_->fe()) s.clitcpka = !no;
     if (!proxy_ || proxy_->be()) s.srvtcpka = !no;
   } else if (name == "dontlognull") {
-    if (!no)
-      warning(line_,
-              "'option dontlognull' is not supported yet: mqlb logs every connection, "
-              "including those that sent no data.");
+    if (allowed(what, true, false, false)) s.dontlognull = !no;
   } else {
     unsupported("'" + what + "'");
   }
@@ -1777,6 +1775,7 @@ void Parser::close_proxy() {
     f.maxconn = s.maxconn.value_or(0);
     f.timeouts = without_zeros(s.timeouts);
     f.log = s.log;
+    f.dontlognull = s.dontlognull;
     if (!s.log_format.empty()) {
       std::string why;
       if (auto nodes = parse_log_format(s.log_format, why))

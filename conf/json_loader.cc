@@ -464,6 +464,7 @@ struct Defaults {
   Balance balance = Balance::RoundRobin;
   std::optional<std::vector<LogTarget>> log;
   LogFormat log_format;
+  bool dontlognull = false;
   Timeouts timeouts;
   Server server;       // "default-server": its options only
   BackendCheck check;  // "check": for backends without their own
@@ -581,8 +582,8 @@ void read_defaults(Reader& r, const Json& v, Defaults& d) {
   const std::string path = "defaults";
   if (!r.object(v, path)) return;
   r.only_keys(v, path,
-              {"maxconn", "retries", "redispatch", "balance", "log", "log_format", "timeouts",
-               "default-server", "check"});
+              {"maxconn", "retries", "redispatch", "balance", "log", "log_format", "dontlognull",
+               "timeouts", "default-server", "check"});
   if (v.contains("maxconn"))
     if (auto n = r.integer(v["maxconn"], "defaults.maxconn", 1, 10'000'000))
       d.maxconn = uint32_t(*n);
@@ -603,6 +604,8 @@ void read_defaults(Reader& r, const Json& v, Defaults& d) {
   if (v.contains("log")) d.log = read_log(r, v["log"], "defaults.log");
   if (v.contains("log_format"))
     read_log_format(r, v["log_format"], "defaults.log_format", d.log_format);
+  if (v.contains("dontlognull"))
+    if (auto b = r.boolean(v["dontlognull"], "defaults.dontlognull")) d.dontlognull = *b;
   if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], "defaults.timeouts", d.timeouts);
   if (v.contains("default-server"))
     read_default_server(r, v["default-server"], "defaults.default-server", d.server);
@@ -922,7 +925,7 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
   if (r.object(v, path)) {
     r.only_keys(v, path,
                 {"name", "bind", "default_backend", "acl", "use_backend", "maxconn", "clitcpka",
-                 "timeouts", "log", "log_format"});
+                 "timeouts", "log", "log_format", "dontlognull"});
     for (const char* key : {"name", "bind", "default_backend"})
       if (!v.contains(key)) r.fail(path + "." + key, "is required");
     if (v.contains("name")) read_name(r, v["name"], path + ".name", f.name);
@@ -959,6 +962,9 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
     f.log_format = d.log_format;
     if (v.contains("log_format"))
       read_log_format(r, v["log_format"], path + ".log_format", f.log_format);
+    f.dontlognull = d.dontlognull;
+    if (v.contains("dontlognull"))
+      if (auto x = r.boolean(v["dontlognull"], path + ".dontlognull")) f.dontlognull = *x;
   }
   if (f.maxconn == 0) f.maxconn = d.maxconn.value_or(g.maxconn);
   f.timeouts = inherit(own, d.timeouts);

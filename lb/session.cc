@@ -407,7 +407,10 @@ void Session::handshake_failed(HandshakeEnd how, const std::string& reason) {
   }
   // HAProxy's line for a connection that never became a session, with the
   // reason in words when OpenSSL gave one.
-  if (!frontend_.log.empty()) {
+  // HAProxy's dontlognull keeps quiet about a handshake that was closed,
+  // aborted or timed out, and logs one that failed.
+  const bool quiet = frontend_.conf.dontlognull && how != HandshakeEnd::Failed;
+  if (!frontend_.log.empty() && !quiet) {
     std::string line = line_prefix();
     switch (how) {
       case HandshakeEnd::Failed:
@@ -1053,7 +1056,10 @@ void Session::finish() {
   // side but not on the backend side, which it has already left.
   if (server_) backend().release(server_);
   // A handshake that failed has written its line already.
-  if (!frontend_.log.empty() && handshake_end_ == HandshakeEnd::None) {
+  // "option dontlognull": HAProxy logs a session only if its client sent
+  // something (the request channel's total).
+  const bool null = frontend_.conf.dontlognull && bytes_to_server_ == 0;
+  if (!frontend_.log.empty() && handshake_end_ == HandshakeEnd::None && !null) {
     AccessRecord r;
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(client_v6_ ? AF_INET6 : AF_INET, client_addr_, text, sizeof text);

@@ -1,5 +1,6 @@
-// A frontend's log-format through the real binary: the operator writes the
-// line they want.
+// A frontend's log-format through the real binary, and option dontlognull:
+// the operator writes the line they want, or asks for no line at all for
+// connections that sent nothing (port scans, TCP probes).
 #include <catch2/catch.hpp>
 
 #include <optional>
@@ -70,4 +71,35 @@ TEST_CASE("a log-format with an unknown variable is refused at load with its pat
   CHECK_FALSE(refused.listened);
   CHECK(refused.run.stderr_text.find("frontends[0].log_format") != std::string::npos);
   CHECK(refused.run.stderr_text.find("no such format variable 'clientid'") != std::string::npos);
+}
+
+TEST_CASE("option dontlognull: a connection that sent nothing leaves no access line",
+          "[integration][log]") {
+  for (const bool dontlognull : {false, true}) {
+    DYNAMIC_SECTION("dontlognull " << dontlognull) {
+      TempDir dir;
+      ScriptedServer backend(scripts::echo());
+      nlohmann::json config = basic_config(free_port(), {{"b1", backend.port()}});
+      // One worker: the silent session ends before the next one on the same loop.
+      config["global"]["workers"] = 1;
+      config["frontends"][0]["dontlognull"] = dontlognull;
+      Mqlb lb(dir, config);
+
+      Socket probe = Socket::connect(lb.port());
+      const std::string probe_address = probe.local_address();
+      REQUIRE(wait_until([&] { return backend.accepted() == 1; }, Millis(10000)));
+      probe.close();
+      REQUIRE(wait_until([&] { return backend.finished() == 1; }, Millis(10000)));
+
+      Socket client = echoed_session(lb.port(), "x");
+      const std::string client_address = client.local_address();
+      client.close();
+      const AccessLine served = lb.access_line_for(client_address);
+      CHECK(served.server == "b1");
+
+      const std::string out = lb.stdout_text();
+      INFO(out);
+      CHECK(line_starting(out, probe_address + " ").has_value() == !dontlognull);
+    }
+  }
 }

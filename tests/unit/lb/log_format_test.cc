@@ -339,5 +339,38 @@ TEST_CASE("--dump-config keeps log_format: the dump loads back to the same dump"
   CHECK(conf::dump_json(cfg_loads(cfg("", ""))).find("log_format") == std::string::npos);
 }
 
+TEST_CASE("option dontlognull in haproxy.cfg and JSON, and through --dump-config", "[log]") {
+  CHECK(cfg_loads(cfg("  option dontlognull\n", "")).frontends[0].dontlognull);
+  CHECK_FALSE(cfg_loads(cfg("  option dontlognull\n", "  no option dontlognull\n"))
+                  .frontends[0]
+                  .dontlognull);
+  CHECK_FALSE(cfg_loads(cfg("", "")).frontends[0].dontlognull);
+  conf::LoadResult r = load_cfg(cfg("", "") + "  option dontlognull\n");
+  REQUIRE(r.config);
+  CHECK(std::any_of(r.warnings.begin(), r.warnings.end(), [](const conf::Error& w) {
+    return w.message ==
+           "'option dontlognull' ignored because backend 'b' has no frontend capability.";
+  }));
+
+  nlohmann::json doc = json_doc();
+  doc["defaults"]["dontlognull"] = true;
+  doc["frontends"][1]["dontlognull"] = false;
+  r = conf::load_json(doc.dump(), "mqlb.json");
+  INFO(listing(r));
+  REQUIRE(r.config);
+  CHECK(r.config->frontends[0].dontlognull);
+  CHECK_FALSE(r.config->frontends[1].dontlognull);
+  const std::string dump = conf::dump_json(*r.config);
+  conf::LoadResult again = conf::load_json(dump, "dump.json");
+  REQUIRE(again.config);
+  CHECK(again.config->frontends[0].dontlognull);
+  CHECK(conf::dump_json(*again.config) == dump);
+
+  doc["frontends"][0]["dontlognull"] = "yes";
+  r = conf::load_json(doc.dump(), "mqlb.json");
+  CHECK(std::any_of(r.errors.begin(), r.errors.end(),
+                    [](const conf::Error& e) { return e.field == "frontends[0].dontlognull"; }));
+}
+
 }  // namespace
 }  // namespace mqlb::lb
