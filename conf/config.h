@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "conf/acl.h"
+#include "conf/log_format.h"
 
 namespace mqlb::conf {
 
@@ -214,6 +215,10 @@ struct Frontend {
   bool clitcpka = false;  // HAProxy's `option clitcpka`: TCP keepalive on client connections
   Timeouts timeouts;      // client side: client, client_fin
   std::vector<LogTarget> log;
+  LogFormat log_format;  // "log-format"; empty: HAProxy's `option tcplog` line
+  // "option dontlognull": no line for a session whose client sent nothing,
+  // nor for a TLS handshake that was closed or timed out (HAProxy's rule).
+  bool dontlognull = false;
 };
 
 // Buffer sizes (HAProxy's tune.* settings).

@@ -13,7 +13,7 @@ inline constexpr std::string_view kProxyKeywords[] = {
     // Read by mqlb:
     "mode", "bind", "default_backend", "balance", "server", "default-server", "timeout", "maxconn",
     "retries", "option", "tcp-check", "log", "stats", "http-request", "description", "acl",
-    "fullconn", "hash-type", "use_backend",
+    "fullconn", "hash-type", "use_backend", "log-format",
     // HTTP only (a warning in mode tcp):
     "http-response", "http-after-response", "http-reuse", "http-send-name-header", "errorfile",
     "errorloc", "errorloc302", "errorloc303", "compression", "capture", "unique-id-format",
@@ -22,10 +22,10 @@ inline constexpr std::string_view kProxyKeywords[] = {
     "tcp-request", "tcp-response", "hash-balance-factor", "source", "bind-process", "persist",
     "stick", "stick-table", "dispatch", "external-check", "email-alert", "server-template",
     "load-server-state-from-file", "server-state-file-name", "grace", "backlog", "force-persist",
-    "ignore-persist", "log-format", "log-tag", "log-format-sd", "error-log-format", "rate-limit",
-    "use-server", "retry-on", "http-check", "monitor", "dynamic-cookie-key", "id", "enabled",
-    "disabled", "filter", "declare", "use-fcgi-app", "clitcpka-cnt", "clitcpka-idle",
-    "clitcpka-intvl", "srvtcpka-cnt", "srvtcpka-idle", "srvtcpka-intvl"};
+    "ignore-persist", "log-tag", "log-format-sd", "error-log-format", "rate-limit", "use-server",
+    "retry-on", "http-check", "monitor", "dynamic-cookie-key", "id", "enabled", "disabled",
+    "filter", "declare", "use-fcgi-app", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl",
+    "srvtcpka-cnt", "srvtcpka-idle", "srvtcpka-intvl"};
 
 // Keywords that only make sense with HTTP traffic: a warning in mode tcp.
 inline constexpr std::string_view kHttpOnlyKeywords[] = {"http-response",

@@ -244,6 +244,12 @@ struct Settings {
   bool clitcpka = false, srvtcpka = false;
   Balance balance = Balance::RoundRobin;
   std::vector<LogTarget> log;  // HAProxy: a proxy without `log` lines logs nothing
+  // "log-format", compiled when the frontend ends (as HAProxy does, naming
+  // the line it was written on); empty: the tcplog line.
+  std::string log_format;
+  Origin log_format_at;
+  std::string log_format_by;  // "log-format" or "option tcplog": what set it, for a warning
+  bool dontlognull = false;
   Server default_server;
   BackendCheck check;
   std::string default_backend;
@@ -342,6 +348,9 @@ class Parser {
   void keyword_http_request(const Words& w);
   std::optional<std::vector<LogTarget>> read_log(const Words& w, bool in_global);
   void log_keyword(const Words& w, bool no, std::vector<LogTarget>& list, bool in_global);
+  void keyword_log_format(const Words& w);
+  // `log-format TEXT` or `option tcplog` ("" for it) in the current section.
+  void set_log_format(const std::string& text, const std::string& by);
 
   std::string with_base(const std::string& base, const std::string& path) const {
     if (base.empty() || path.empty() || path.front() == '/') return path;
@@ -849,6 +858,32 @@ void Parser::log_keyword(const Words& w, bool no, std::vector<LogTarget>& list, 
     list.insert(list.end(), targets->begin(), targets->end());
 }
 
+void Parser::set_log_format(const std::string& text, const std::string& by) {
+  Settings& s = settings();
+  if (!proxy_ && !s.log_format_by.empty())
+    warning(line_,
+            "'" + by + "' overrides previous '" + s.log_format_by + "' in 'defaults' section.");
+  s.log_format = text;
+  s.log_format_at = {file_, line_};
+  s.log_format_by = by;
+}
+
+void Parser::keyword_log_format(const Words& w) {
+  if (w.size() < 2 || w[1].empty()) {
+    error(line_, "log-format expects an argument.");
+    return;
+  }
+  if (w.size() > 2) {
+    error(line_, "log-format expects only one argument, don't forget to escape spaces!");
+    return;
+  }
+  if (proxy_ && !proxy_->fe()) {
+    warning(line_, who() + " : 'log-format' directive is ignored in backends.");
+    return;
+  }
+  set_log_format(w[1], "log-format");
+}
+
 // --- proxies and defaults ------------------------------------------------------------
 
 bool Parser::allowed(const std::string& kw, bool need_fe, bool need_be, bool hard) {
@@ -874,6 +909,8 @@ void Parser::proxy_keyword(const Words& w, bool no) {
     keyword_option(w, no);
   } else if (kw == "log") {
     log_keyword(w, no, settings().log, false);
+  } else if (kw == "log-format") {
+    keyword_log_format(w);
   } else if (kw == "mode") {
     keyword_mode(w);
   } else if (kw == "bind") {
@@ -1172,7 +1209,8 @@ void Parser::keyword_option(const Words& w, bool no) {
       warning(line_, who() + " : 'option tcplog' directive is ignored in backends.");
       return;
     }
-    // mqlb writes HAProxy's tcplog format: the option changes nothing.
+    // The tcplog line again, over a log-format of the defaults.
+    set_log_format("", "option tcplog");
   } else if (name == "clitcpka") {
     if (allowed(what, true, false, false)) s.clitcpka = !no;
   } else if (name == "srvtcpka") {
@@ -1182,10 +1220,7 @@ void Parser::keyword_option(const Words& w, bool no) {
     if (!proxy_ || proxy_->fe()) s.clitcpka = !no;
     if (!proxy_ || proxy_->be()) s.srvtcpka = !no;
   } else if (name == "dontlognull") {
-    if (!no)
-      warning(line_,
-              "'option dontlognull' is not supported yet: mqlb logs every connection, "
-              "including those that sent no data.");
+    if (allowed(what, true, false, false)) s.dontlognull = !no;
   } else {
     unsupported("'" + what + "'");
   }
@@ -1737,6 +1772,15 @@ void Parser::close_proxy() {
     f.maxconn = s.maxconn.value_or(0);
     f.timeouts = without_zeros(s.timeouts);
     f.log = s.log;
+    f.dontlognull = s.dontlognull;
+    if (!s.log_format.empty()) {
+      std::string why;
+      if (auto nodes = parse_log_format(s.log_format, why))
+        f.log_format = {s.log_format, std::move(*nodes)};
+      else
+        errors_.push_back({s.log_format_at.file, s.log_format_at.line, "",
+                           "failed to parse log-format : " + why + "."});
+    }
     if (f.binds.empty() && clean)
       warning(p.line, label +
                           " has no 'bind' directive. Please declare it as a backend if this was "

@@ -300,6 +300,8 @@ Json frontend(const Frontend& f) {
   j["clitcpka"] = f.clitcpka;
   j["timeouts"] = timeouts(f.timeouts, Side::Client);
   j["log"] = log_targets(f.log);
+  if (!f.log_format.empty()) j["log_format"] = f.log_format.text;
+  if (f.dontlognull) j["dontlognull"] = true;
   return j;
 }
 

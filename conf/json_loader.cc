@@ -156,6 +156,19 @@ void read_name(Reader& r, const Json& v, const std::string& path, std::string& o
     r.fail(path, "may hold only letters, digits and - _ . :, got '" + *n + "'");
 }
 
+// HAProxy's log-format string, compiled now; "" is the tcplog line.
+void read_log_format(Reader& r, const Json& v, const std::string& path, LogFormat& out) {
+  auto text = r.string(v, path);
+  if (!text) return;
+  std::string why;
+  auto nodes = parse_log_format(*text, why);
+  if (!nodes) {
+    r.fail(path, "failed to parse log-format : " + why);
+    return;
+  }
+  out = {*text, std::move(*nodes)};
+}
+
 std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const std::string& path) {
   if (!v.is_array()) {
     r.fail(path,
@@ -450,6 +463,8 @@ struct Defaults {
   bool redispatch = false;
   Balance balance = Balance::RoundRobin;
   std::optional<std::vector<LogTarget>> log;
+  LogFormat log_format;
+  bool dontlognull = false;
   Timeouts timeouts;
   Server server;       // "default-server": its options only
   BackendCheck check;  // "check": for backends without their own
@@ -567,8 +582,8 @@ void read_defaults(Reader& r, const Json& v, Defaults& d) {
   const std::string path = "defaults";
   if (!r.object(v, path)) return;
   r.only_keys(v, path,
-              {"maxconn", "retries", "redispatch", "balance", "log", "timeouts", "default-server",
-               "check"});
+              {"maxconn", "retries", "redispatch", "balance", "log", "log_format", "dontlognull",
+               "timeouts", "default-server", "check"});
   if (v.contains("maxconn"))
     if (auto n = r.integer(v["maxconn"], "defaults.maxconn", 1, 10'000'000))
       d.maxconn = uint32_t(*n);
@@ -587,6 +602,10 @@ void read_defaults(Reader& r, const Json& v, Defaults& d) {
     }
   }
   if (v.contains("log")) d.log = read_log(r, v["log"], "defaults.log");
+  if (v.contains("log_format"))
+    read_log_format(r, v["log_format"], "defaults.log_format", d.log_format);
+  if (v.contains("dontlognull"))
+    if (auto b = r.boolean(v["dontlognull"], "defaults.dontlognull")) d.dontlognull = *b;
   if (v.contains("timeouts")) read_timeouts(r, v["timeouts"], "defaults.timeouts", d.timeouts);
   if (v.contains("default-server"))
     read_default_server(r, v["default-server"], "defaults.default-server", d.server);
@@ -906,7 +925,7 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
   if (r.object(v, path)) {
     r.only_keys(v, path,
                 {"name", "bind", "default_backend", "acl", "use_backend", "maxconn", "clitcpka",
-                 "timeouts", "log"});
+                 "timeouts", "log", "log_format", "dontlognull"});
     for (const char* key : {"name", "bind", "default_backend"})
       if (!v.contains(key)) r.fail(path + "." + key, "is required");
     if (v.contains("name")) read_name(r, v["name"], path + ".name", f.name);
@@ -940,6 +959,12 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
     if (v.contains("log"))
       if (auto l = read_log(r, v["log"], path + ".log")) f.log = *l;
     if (!v.contains("log")) f.log = d.log ? *d.log : g.log;
+    f.log_format = d.log_format;
+    if (v.contains("log_format"))
+      read_log_format(r, v["log_format"], path + ".log_format", f.log_format);
+    f.dontlognull = d.dontlognull;
+    if (v.contains("dontlognull"))
+      if (auto x = r.boolean(v["dontlognull"], path + ".dontlognull")) f.dontlognull = *x;
   }
   if (f.maxconn == 0) f.maxconn = d.maxconn.value_or(g.maxconn);
   f.timeouts = inherit(own, d.timeouts);

@@ -153,4 +153,134 @@ std::string format_tcplog(const AccessRecord& r) {
   return line;
 }
 
+namespace {
+
+// A string variable: "-" when empty, in double quotes with the Q flag.
+void put_text(std::string& out, std::string_view text, bool quote) {
+  if (quote) out += '"';
+  if (!text.empty())
+    out += text;
+  else if (!quote)
+    out += '-';
+  if (quote) out += '"';
+}
+
+template <typename T>
+void put_value(std::string& out, T value) {
+  char buf[kNumberMax];
+  out.append(buf, put_number(buf, value));
+}
+
+// The most one variable of `r` takes (strings aside, which are added).
+size_t worst_case(const conf::LogFormat& format, const AccessRecord& r) {
+  size_t n = 0;
+  for (const auto& node : format.nodes)
+    n += node.var ? kNumberMax + 2 : node.text.size();
+  return n + r.client_addr.size() + r.frontend.size() + r.frontend_name.size() +
+         r.frontend_addr.size() + r.backend.size() + r.server.size() + r.server_addr.size() +
+         r.ssl_version.size() + r.ssl_cipher.size() + r.mqtt_client_id.size() +
+         r.mqtt_username.size() + kAcceptDateSize + 8;
+}
+
+void put_var(std::string& out, conf::LogVar var, bool quote, const AccessRecord& r) {
+  using conf::LogVar;
+  switch (var) {
+    case LogVar::ClientIp:
+      return put_text(out, r.client_addr.view(), quote);
+    case LogVar::ClientPort:
+      return put_value(out, r.client_port);
+    case LogVar::AcceptDate: {
+      char buf[kAcceptDateSize];
+      out.append(buf, put_accept_date(buf, r.accept_unix_ms));
+      return;
+    }
+    case LogVar::Frontend:
+      return put_text(out, r.frontend_name.empty() ? r.frontend : r.frontend_name, quote);
+    case LogVar::FrontendTransport:
+      return put_text(out, r.frontend, quote);
+    case LogVar::FrontendIp:
+      return put_text(out, r.frontend_addr.view(), quote);
+    case LogVar::FrontendPort:
+      if (r.frontend_addr.empty()) return put_text(out, {}, quote);
+      return put_value(out, r.frontend_port);
+    case LogVar::Backend:
+      return put_text(out, r.backend, quote);
+    case LogVar::Server:
+      return put_text(out, r.server.empty() ? std::string_view("<NOSRV>") : r.server, quote);
+    case LogVar::ServerIp:
+      return put_text(out, r.server_addr.view(), quote);
+    case LogVar::ServerPort:
+      if (r.server_addr.empty()) return put_text(out, {}, quote);
+      return put_value(out, r.server_port);
+    case LogVar::QueueTime:
+      return put_value(out, r.queue_ms);
+    case LogVar::ConnectTime:
+      return put_value(out, r.connect_ms);
+    case LogVar::HandshakeTime:
+      // HAProxy's %Th is 0 for a connection with no handshake to wait for.
+      return put_value(out, r.handshake_ms < 0 ? int64_t{0} : r.handshake_ms);
+    case LogVar::TotalTime:
+      return put_value(out, r.total_ms);
+    case LogVar::BytesRead:
+      return put_value(out, r.bytes_to_client);
+    case LogVar::BytesUploaded:
+      return put_value(out, r.bytes_to_server);
+    case LogVar::TerminationState:
+      out.append(r.termination, 2);
+      return;
+    case LogVar::ActConn:
+      return put_value(out, r.actconn);
+    case LogVar::FeConn:
+      return put_value(out, r.feconn);
+    case LogVar::BeConn:
+      return put_value(out, r.beconn);
+    case LogVar::SrvConn:
+      return put_value(out, r.srvconn);
+    case LogVar::Retries:
+      if (r.redispatched) out += '+';
+      return put_value(out, r.retries);
+    case LogVar::SrvQueue:
+      return put_value(out, r.srv_queue);
+    case LogVar::BackendQueue:
+      return put_value(out, r.backend_queue);
+    case LogVar::UniqueId:
+      if (quote) out += '"';
+      put_value(out, r.unique_id);
+      if (quote) out += '"';
+      return;
+    case LogVar::Pid:
+      return put_value(out, r.pid);
+    case LogVar::SslVersion:
+      return put_text(out, r.ssl_version, quote);
+    case LogVar::SslCipher:
+      return put_text(out, r.ssl_cipher, quote);
+    case LogVar::MqttClientId:
+      return put_text(out, r.mqtt_client_id, quote);
+    case LogVar::MqttUsername:
+      return put_text(out, r.mqtt_username, quote);
+    case LogVar::MqttVersion:
+      if (r.mqtt_version == 0) return put_text(out, {}, quote);
+      return put_value(out, r.mqtt_version);
+  }
+}
+
+}  // namespace
+
+void append_access_line(const conf::LogFormat& format, const AccessRecord& r, std::string& out) {
+  if (format.empty()) return append_tcplog(r, out);
+  out.reserve(out.size() + worst_case(format, r));
+  for (const auto& node : format.nodes) {
+    if (node.var)
+      put_var(out, *node.var, node.quote, r);
+    else
+      out += node.text;
+  }
+}
+
+std::string format_access_line(const conf::LogFormat& format, const AccessRecord& r) {
+  std::string line;
+  append_access_line(format, r, line);
+  return line;
+}
+
 }  // namespace mqlb::lb

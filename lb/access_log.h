@@ -1,6 +1,7 @@
 #pragma once
 // The access line of one session in HAProxy's tcplog format:
 //   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
+// or in a frontend's log-format (conf/log_format.h).
 // Pure: the caller fills a record; formatting does no I/O and, appending to
 // a buffer with room, no allocation.
 
@@ -9,6 +10,8 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+
+#include "conf/log_format.h"
 
 namespace mqlb::lb {
 
@@ -52,12 +55,31 @@ struct AccessRecord {
   uint32_t retries = 0;
   bool redispatched = false;  // %rc gets a '+' as in HAProxy
   uint32_t srv_queue = 0, backend_queue = 0;
+
+  // Only in a log-format.
+  std::string_view frontend_name;                  // %f; empty: `frontend` (which is %ft)
+  AddressText frontend_addr;                       // %fi, the accepting address; empty: "-"
+  uint16_t frontend_port = 0;                      // %fp
+  AddressText server_addr;                         // %si; empty: "-" (no server chosen)
+  uint16_t server_port = 0;                        // %sp
+  uint64_t bytes_to_server = 0;                    // %U
+  std::string_view ssl_version;                    // %sslv, "TLSv1.3"; empty on a plain bind
+  std::string_view ssl_cipher;                     // %sslc
+  uint64_t unique_id = 0;                          // %ID
+  int pid = 0;                                     // %pid
+  std::string_view mqtt_client_id, mqtt_username;  // %mqttcid, %mqttuser; empty: "-"
+  int mqtt_version = 0;                            // %mqttver; 0: "-"
 };
 
 // Appends the line (no newline) to `out`. As HAProxy 2.6 does, an IPv6
 // client is printed without brackets: "::1:40000".
 void append_tcplog(const AccessRecord& r, std::string& out);
 std::string format_tcplog(const AccessRecord& r);
+
+// Appends the line in `format` (no newline); the tcplog line when it is
+// empty. Strings that are empty print "-", or "" with the Q flag.
+void append_access_line(const conf::LogFormat& format, const AccessRecord& r, std::string& out);
+std::string format_access_line(const conf::LogFormat& format, const AccessRecord& r);
 
 // "22/Nov/2026:14:26:36.448" in local time, HAProxy's %t.
 std::string format_accept_date(int64_t unix_ms);

@@ -489,13 +489,13 @@ void LogSink::write(std::string_view line, Level level) const {
   }
 }
 
-void log_access(const AccessRecord& r, const LogSinks& sinks) {
+void log_access(const AccessRecord& r, const LogSinks& sinks, const conf::LogFormat& format) {
   if (sinks.empty()) return;
   ThreadLogs* logs = thread_logs();
   std::string own;
   std::string& line = logs ? logs->scratch : own;
   line.clear();
-  append_tcplog(r, line);
+  append_access_line(format, r, line);
   for (const auto& sink : sinks)
     sink->write(line, Level::Info);
 }

@@ -53,8 +53,10 @@ using LogSinks = std::vector<std::shared_ptr<LogSink>>;
 // Whether any of `sinks` takes lines of `level` (worth formatting one).
 bool wants_level(const LogSinks& sinks, Level level);
 
-// The session's access line, formatted once, to each of `sinks` at Info.
-void log_access(const AccessRecord& r, const LogSinks& sinks);
+// The session's access line, formatted once (in `format`, the tcplog line
+// when it is empty), to each of `sinks` at Info.
+void log_access(const AccessRecord& r, const LogSinks& sinks,
+                const conf::LogFormat& format = conf::LogFormat());
 
 // Hands this thread's batches on: stdout/stderr to the writer thread (one
 // lock each), syslog datagrams to the network (one sendmmsg(2) per target).

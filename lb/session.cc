@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -101,6 +102,25 @@ void Session::start(int fd, const sockaddr_storage& peer) {
     auto* a = reinterpret_cast<const sockaddr_in*>(&peer);
     std::memcpy(client_addr_, &a->sin_addr, 4);
     client_port_ = ntohs(a->sin_port);
+  }
+  const conf::LogFormat& format = frontend_.conf.log_format;
+  if (!frontend_.log.empty() &&
+      (format.uses(conf::LogVar::FrontendIp) || format.uses(conf::LogVar::FrontendPort))) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
+        local.ss_family == peer.ss_family) {
+      if (local.ss_family == AF_INET6) {
+        auto* a = reinterpret_cast<const sockaddr_in6*>(&local);
+        std::memcpy(local_addr_, &a->sin6_addr, 16);
+        local_port_ = ntohs(a->sin6_port);
+      } else {
+        auto* a = reinterpret_cast<const sockaddr_in*>(&local);
+        std::memcpy(local_addr_, &a->sin_addr, 4);
+        local_port_ = ntohs(a->sin_port);
+      }
+      local_known_ = true;
+    }
   }
   // accept4 made it non-blocking already. The client is watched from the
   // start: what it sends before the server is connected waits in the
@@ -363,6 +383,8 @@ void Session::handshake_completed() {
   }
   client_side_.last_activity = since_accept(now());
   handshake_ms_ = static_cast<int32_t>(now() - accept_ms_);
+  ssl_version_ = SSL_get_version(stream.ssl());
+  ssl_cipher_ = SSL_get_cipher_name(stream.ssl());
   route();
   // Application data that came with the handshake's last flight waits in
   // the stream, with no readiness event to come for it.
@@ -385,7 +407,10 @@ void Session::handshake_failed(HandshakeEnd how, const std::string& reason) {
   }
   // HAProxy's line for a connection that never became a session, with the
   // reason in words when OpenSSL gave one.
-  if (!frontend_.log.empty()) {
+  // HAProxy's dontlognull keeps quiet about a handshake that was closed,
+  // aborted or timed out, and logs one that failed.
+  const bool quiet = frontend_.conf.dontlognull && how != HandshakeEnd::Failed;
+  if (!frontend_.log.empty() && !quiet) {
     std::string line = line_prefix();
     switch (how) {
       case HandshakeEnd::Failed:
@@ -761,7 +786,10 @@ void Session::count_bytes(bool to_client, size_t n) {
   Counter Totals::*field = to_client ? &Totals::bytes_out : &Totals::bytes_in;
   (frontend_totals_->*field).add(n);
   if (server_totals_) (server_totals_->*field).add(n);
-  if (to_client) bytes_to_client_ += n;
+  if (to_client)
+    bytes_to_client_ += n;
+  else
+    bytes_to_server_ += n;
 }
 
 void Session::send(Side& to, Side& from, const char* data, size_t n) {
@@ -987,6 +1015,40 @@ void Session::on_closed(uv_handle_t* h) noexcept {
   static_cast<Session*>(h->data)->finish();
 }
 
+// What only a log-format shows (the tcplog line has none of it).
+void Session::fill_format_fields(AccessRecord& r) const {
+  static std::atomic<uint64_t> next_unique_id{1};
+  const conf::LogFormat& format = frontend_.conf.log_format;
+  r.frontend_name = frontend_.conf.name;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (local_known_) {
+    inet_ntop(client_v6_ ? AF_INET6 : AF_INET, local_addr_, text, sizeof text);
+    r.frontend_addr = text;
+    r.frontend_port = local_port_;
+  }
+  if (server_) {
+    const sockaddr_storage& a = server_->addr;
+    if (a.ss_family == AF_INET6) {
+      auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
+      inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+      r.server_port = ntohs(in6->sin6_port);
+    } else {
+      auto* in = reinterpret_cast<const sockaddr_in*>(&a);
+      inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+      r.server_port = ntohs(in->sin_port);
+    }
+    r.server_addr = text;
+  }
+  r.bytes_to_server = bytes_to_server_;
+  if (ssl_version_) r.ssl_version = ssl_version_;
+  if (ssl_cipher_) r.ssl_cipher = ssl_cipher_;
+  if (format.uses(conf::LogVar::UniqueId))
+    r.unique_id = next_unique_id.fetch_add(1, std::memory_order_relaxed);
+  static const int pid = static_cast<int>(::getpid());
+  r.pid = pid;
+  // The MQTT fields wait for the CONNECT parser: "-" until then.
+}
+
 void Session::finish() {
   const Runtime& rt = *runtime_;
   uint64_t now = uv_now(worker_.loop());
@@ -994,7 +1056,10 @@ void Session::finish() {
   // side but not on the backend side, which it has already left.
   if (server_) backend().release(server_);
   // A handshake that failed has written its line already.
-  if (!frontend_.log.empty() && handshake_end_ == HandshakeEnd::None) {
+  // "option dontlognull": HAProxy logs a session only if its client sent
+  // something (the request channel's total).
+  const bool null = frontend_.conf.dontlognull && bytes_to_server_ == 0;
+  if (!frontend_.log.empty() && handshake_end_ == HandshakeEnd::None && !null) {
     AccessRecord r;
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(client_v6_ ? AF_INET6 : AF_INET, client_addr_, text, sizeof text);
@@ -1020,7 +1085,9 @@ void Session::finish() {
     // HAProxy's %sq / %bq: how many were served from the queue this
     // session waited in before it left; 0 for a session that never queued.
     (in_server_queue_ ? r.srv_queue : r.backend_queue) = queue_position_;
-    log_access(r, frontend_.log);
+    const conf::LogFormat& format = frontend_.conf.log_format;
+    if (!format.empty()) fill_format_fields(r);
+    log_access(r, frontend_.log, format);
   }
   frontend_.state->active.give();
   rt.process->active.give();

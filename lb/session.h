@@ -150,6 +150,7 @@ class Session {
   void hold(Side& from, bool held);
   void close(Termination t);
   void finish();
+  void fill_format_fields(AccessRecord& r) const;
   void count_bytes(bool to_client, size_t n);
   bool is_client(const Side& s) const { return &s == &client_side_; }
   const Backend& backend() const { return *backend_; }
@@ -181,6 +182,16 @@ class Session {
   int32_t connect_ms_ = -1;
   int32_t handshake_ms_ = -1;  // TLS with the client (HAProxy's %Th), -1 without
   uint64_t bytes_to_client_ = 0;
+  uint64_t bytes_to_server_ = 0;  // %U
+  // The accepting address (%fi:%fp), read at accept only for a log-format
+  // that shows it; family as the client's.
+  uint8_t local_addr_[16] = {};
+  uint16_t local_port_ = 0;
+  bool local_known_ = false;
+  // %sslv and %sslc once the client's handshake is done; OpenSSL's static
+  // strings, so they outlive the SSL object.
+  const char* ssl_version_ = nullptr;
+  const char* ssl_cipher_ = nullptr;
   uint32_t retries_ = 0;
   Phase phase_ = Phase::Accepted;
   bool redispatched_ = false;

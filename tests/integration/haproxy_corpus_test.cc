@@ -106,10 +106,6 @@ const std::vector<Difference> kDeliberate = {
      "names the use_backend line"},
     {"valid/balance.cfg", valid(), refused_at(29), "hash-type is not supported yet by mqlb"},
     {"valid/global.cfg", valid(), warned_at(24), "fullconn has no effect without minconn"},
-    {"valid/options.cfg", valid(), warned_at(6),
-     "option dontlognull is not built: mqlb logs every connection"},
-    {"valid/log.cfg", valid(), warned_at(10),
-     "option dontlognull is not built: mqlb logs every connection"},
 };
 
 // Where mqlb is wrong today: each is a loader bug to fix, after which its

@@ -1041,7 +1041,6 @@ TEST_CASE("haproxy loader warns about keywords that do not matter to a TCP balan
        "'option httplog' ignored for frontend 'f' as it requires HTTP mode."},
       {in_frontend("  option forwardfor\n"), 9,
        "'option forwardfor' ignored for frontend 'f' as it requires HTTP mode."},
-      {in_frontend("  option dontlognull\n"), 9, "'option dontlognull' is not supported yet"},
       {in_frontend("  http-request deny\n"), 9,
        "'http-request' rules ignored for frontend 'f' as they require HTTP mode."},
       {in_frontend("  timeout server 1s\n"), 9,

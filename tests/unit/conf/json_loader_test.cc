@@ -475,7 +475,7 @@ TEST_CASE("an unknown key lists the keys that would have been valid", "[json_loa
   CHECK(e.message ==
         "unknown key (expected one of: name, bind, default_backend, acl, use_backend, maxconn, "
         "clitcpka, "
-        "timeouts, log)");
+        "timeouts, log, log_format, dontlognull)");
   Error top = only_error(with(minimal(), "/default", Json::object()));
   CHECK(top.to_string() ==
         "mqlb.json: default: unknown key (expected one of: global, defaults, frontends, "
