@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <initializer_list>
@@ -91,7 +92,15 @@ class Reader {
     return std::nullopt;
   }
 
+  // "backends[0].name"; a key that is not a plain word ("", "a b", "x.y")
+  // in JSON quotes and brackets, so that the path still names it:
+  // `defaults[""]`, `[" "]` at the top level.
   static std::string join(const std::string& path, const std::string& key) {
+    bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+    if (!plain)
+      return path + "[" + Json(key).dump(-1, ' ', false, Json::error_handler_t::replace) + "]";
     return path.empty() ? key : path + "." + key;
   }
   static std::string index(const std::string& path, size_t i) {
@@ -995,6 +1004,13 @@ std::optional<Server> load_json_server(const nlohmann::json& v, const BackendChe
 LoadResult load_json(std::string_view text, const std::string& file) {
   LoadResult result;
   Json doc;
+  // nlohmann's parser takes a NUL byte for the end of the input and would
+  // read "{...}\0junk" as the object before it: a NUL is refused here.
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    result.errors.push_back({file, line_of(text, nul), "",
+                             "invalid JSON: a NUL byte at offset " + std::to_string(nul)});
+    return result;
+  }
   try {
     doc = Json::parse(text);
   } catch (const Json::parse_error& e) {

@@ -167,10 +167,10 @@ TEST_CASE("the docs/config.md example loads with every field resolved", "[json_l
   CHECK(b.timeouts.queue == 5s);
   CHECK_FALSE(b.timeouts.tunnel);
   CHECK(b.servers == std::vector<Server>{
-                         {"b1", "127.0.0.1", 1884, 1, 0, false, false, {}, {}},
-                         {"b2", "localhost", 1885, 2, 100, false, false, {}, {}},
-                         {"spare", "127.0.0.1", 1886, 1, 0, true, false, {}, {}},
-                         {"off", "127.0.0.1", 1887, 1, 0, false, true, {}, {}},
+                         {"b1", "127.0.0.1", 1884, 1, 0, false, false, false, {}, {}, {}},
+                         {"b2", "localhost", 1885, 2, 100, false, false, false, {}, {}, {}},
+                         {"spare", "127.0.0.1", 1886, 1, 0, true, false, false, {}, {}, {}},
+                         {"off", "127.0.0.1", 1887, 1, 0, false, true, false, {}, {}, {}},
                      });
   CHECK(c.find_backend(f.default_backend) == &b);
 }
@@ -198,7 +198,7 @@ TEST_CASE("a minimal config gets the documented defaults", "[json_loader]") {
   CHECK_FALSE(b.timeouts.server);
   CHECK_FALSE(b.timeouts.server_fin);
   CHECK_FALSE(b.timeouts.tunnel);
-  CHECK(b.servers[0] == Server{"s0", "127.0.0.1", 1884, 1, 0, false, false, {}, {}});
+  CHECK(b.servers[0] == Server{"s0", "127.0.0.1", 1884, 1, 0, false, false, false, {}, {}, {}});
 }
 
 TEST_CASE("frontends and backends inherit what defaults sets", "[json_loader]") {
@@ -480,6 +480,34 @@ TEST_CASE("an unknown key lists the keys that would have been valid", "[json_loa
   CHECK(top.to_string() ==
         "mqlb.json: default: unknown key (expected one of: global, defaults, frontends, "
         "backends)");
+}
+
+TEST_CASE("an unknown key that is not a plain word is named in JSON quotes",
+          "[json_loader][errors]") {
+  auto [pointer, key, field] = GENERATE(table<std::string, std::string, std::string>({
+      {"", "", "[\"\"]"},
+      {"", "two words", "[\"two words\"]"},
+      {"/global", "a.b", "global[\"a.b\"]"},
+      {"/frontends/0", "", "frontends[0][\"\"]"},
+      {"/backends/0/servers/1", "\"", "backends[0].servers[1][\"\\\"\"]"},
+  }));
+  INFO("key '" << key << "' at '" << pointer << "'");
+  Json doc = minimal();
+  if (pointer == "/backends/0/servers/1") doc = every_section();
+  doc[Ptr(pointer)][key] = 1;
+  Error e = only_error(doc);
+  CHECK(e.field == field);
+  CHECK_THAT(e.message, StartsWith("unknown key (expected one of: "));
+}
+
+TEST_CASE("a NUL byte is invalid JSON, not the end of the text", "[json_loader][errors]") {
+  // nlohmann's parser would stop at the NUL and take the object before it.
+  const std::string text = std::string("{\"backends\": []}\n", 17) + '\0' + "\n\"junk\"";
+  LoadResult r = load_json(text, kFile);
+  CHECK_FALSE(r.config);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].to_string() == "mqlb.json:2: invalid JSON: a NUL byte at offset 17");
+  CHECK(r.errors[0].field.empty());
 }
 
 TEST_CASE("missing required keys are named", "[json_loader][errors]") {
