@@ -30,6 +30,21 @@ std::string Error::to_string() const {
   return out + (out.empty() ? "" : ": ") + message;
 }
 
+namespace {
+constexpr std::string_view kLogTargetFormats[] = {"local", "rfc3164", "rfc5424", "priority",
+                                                  "short", "timed",   "iso",     "raw"};
+}  // namespace
+
+std::string_view to_string(LogTarget::Format f) {
+  return kLogTargetFormats[static_cast<size_t>(f)];
+}
+
+std::optional<LogTarget::Format> parse_log_target_format(std::string_view name) {
+  for (size_t i = 0; i < std::size(kLogTargetFormats); ++i)
+    if (kLogTargetFormats[i] == name) return static_cast<LogTarget::Format>(i);
+  return std::nullopt;
+}
+
 std::string_view to_string(Balance b) {
   for (const auto& [value, name] : kBalanceNames)
     if (value == b) return name;
@@ -137,6 +152,18 @@ const Backend* Config::find_backend(std::string_view name) const {
   for (const auto& b : backends)
     if (b.name == name) return &b;
   return nullptr;
+}
+
+void resolve_log_formats(Config& c) {
+  const auto fallback =
+      c.global.log_send_hostname ? LogTarget::Format::Rfc3164 : LogTarget::Format::Local;
+  auto resolve = [&](std::vector<LogTarget>& targets) {
+    for (LogTarget& t : targets)
+      if (!t.format) t.format = fallback;
+  };
+  resolve(c.global.log);
+  for (Frontend& f : c.frontends)
+    resolve(f.log);
 }
 
 }  // namespace mqlb::conf

@@ -34,14 +34,32 @@ std::optional<Balance> parse_balance(std::string_view name);
 
 struct LogTarget {
   enum class Kind { Stdout, Stderr, Syslog };
+  // The header before each line, HAProxy's `log ... format F`: "local"
+  // (RFC 3164 without a host name: `<134>Dec  1 22:00:00 mqlb[42]: `),
+  // "rfc3164" (with one), "rfc5424", "priority" (`<134>`), "short" (`<6>`),
+  // "timed" (`<6>` and an ISO date), "iso" (the date), "raw" (nothing).
+  enum class Format { Local, Rfc3164, Rfc5424, Priority, Short, Timed, Iso, Raw };
   Kind kind = Kind::Stderr;
   std::string host;     // syslog only
   uint16_t port = 514;  // syslog only
   int facility = 16;    // local0
   int level = 6;        // info
+  // Unset: HAProxy's default, "local", or "rfc3164" when the global section
+  // sends a host name (log-send-hostname).
+  std::optional<Format> format;
 
   bool operator==(const LogTarget&) const = default;
 };
+
+// mqlb's default log target: stderr, raw lines.
+inline LogTarget raw_stderr() {
+  LogTarget t;
+  t.format = LogTarget::Format::Raw;
+  return t;
+}
+
+std::string_view to_string(LogTarget::Format f);  // HAProxy's name: "rfc5424"
+std::optional<LogTarget::Format> parse_log_target_format(std::string_view name);
 
 // Unset means "no timeout", as in HAProxy. client_fin and server_fin stay
 // unset unless configured: they fall back to tunnel, then client/server,
@@ -219,6 +237,7 @@ struct Frontend {
   // "option dontlognull": no line for a session whose client sent nothing,
   // nor for a TLS handshake that was closed or timed out (HAProxy's rule).
   bool dontlognull = false;
+  std::string log_tag;  // "log-tag": the tag of its access lines; empty: the global one
 };
 
 // Buffer sizes (HAProxy's tune.* settings).
@@ -263,7 +282,11 @@ struct Global {
   unsigned workers = 0;  // 0 = one per core
   uint32_t maxconn = 4096;
   Duration hard_stop_after = std::chrono::seconds(30);
-  std::vector<LogTarget> log{LogTarget{}};
+  std::vector<LogTarget> log{raw_stderr()};
+  std::string log_tag = "mqlb";  // "log-tag": the syslog tag (HAProxy's is its program name)
+  // "log-send-hostname [NAME]": the host name in rfc3164 and rfc5424
+  // headers; "" for the machine's (gethostname). Unset: none is sent.
+  std::optional<std::string> log_send_hostname;
   Tune tune;
   std::vector<StatsSocket> stats_sockets;
   // Where changes made through the admin API and the runtime socket are
@@ -309,6 +332,11 @@ struct Config {
 
   const Backend* find_backend(std::string_view name) const;
 };
+
+// Gives every log target without a `format` HAProxy's default: "rfc3164"
+// when the global section sends a host name, "local" otherwise. The
+// loaders call it last, so a loaded config has every format set.
+void resolve_log_formats(Config& c);
 
 // A loader's answer: a config, or every error found.
 struct LoadResult {

@@ -13,7 +13,7 @@ inline constexpr std::string_view kProxyKeywords[] = {
     // Read by mqlb:
     "mode", "bind", "default_backend", "balance", "server", "default-server", "timeout", "maxconn",
     "retries", "option", "tcp-check", "log", "stats", "http-request", "description", "acl",
-    "fullconn", "hash-type", "use_backend", "log-format",
+    "fullconn", "hash-type", "use_backend", "log-format", "log-tag",
     // HTTP only (a warning in mode tcp):
     "http-response", "http-after-response", "http-reuse", "http-send-name-header", "errorfile",
     "errorloc", "errorloc302", "errorloc303", "compression", "capture", "unique-id-format",
@@ -22,10 +22,10 @@ inline constexpr std::string_view kProxyKeywords[] = {
     "tcp-request", "tcp-response", "hash-balance-factor", "source", "bind-process", "persist",
     "stick", "stick-table", "dispatch", "external-check", "email-alert", "server-template",
     "load-server-state-from-file", "server-state-file-name", "grace", "backlog", "force-persist",
-    "ignore-persist", "log-tag", "log-format-sd", "error-log-format", "rate-limit", "use-server",
-    "retry-on", "http-check", "monitor", "dynamic-cookie-key", "id", "enabled", "disabled",
-    "filter", "declare", "use-fcgi-app", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl",
-    "srvtcpka-cnt", "srvtcpka-idle", "srvtcpka-intvl"};
+    "ignore-persist", "log-format-sd", "error-log-format", "rate-limit", "use-server", "retry-on",
+    "http-check", "monitor", "dynamic-cookie-key", "id", "enabled", "disabled", "filter", "declare",
+    "use-fcgi-app", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "srvtcpka-cnt",
+    "srvtcpka-idle", "srvtcpka-intvl"};
 
 // Keywords that only make sense with HTTP traffic: a warning in mode tcp.
 inline constexpr std::string_view kHttpOnlyKeywords[] = {"http-response",
@@ -89,13 +89,13 @@ inline constexpr std::string_view kHttpOptions[] = {"httplog",
 inline constexpr std::string_view kGlobalKeywords[] = {
     // Read by mqlb:
     "maxconn", "nbthread", "log", "hard-stop-after", "tune.bufsize", "ca-base", "crt-base", "stats",
-    "server-state-file", "tune.mqlb.relay-high-water", "tune.mqlb.relay-low-water",
+    "server-state-file", "tune.mqlb.relay-high-water", "tune.mqlb.relay-low-water", "log-tag",
+    "log-send-hostname",
     // No effect on mqlb (a warning):
     "daemon", "user", "group", "uid", "gid", "chroot", "pidfile", "nbproc", "master-worker", "node",
     "description", "quiet", "set-dumpable", "insecure-fork-wanted",
-    "expose-experimental-directives", "cpu-map", "ulimit-n", "log-send-hostname", "log-tag",
-    "zero-warning", "noepoll", "nopoll", "nosplice", "busy-polling", "strict-limits",
-    "numa-cpu-mapping",
+    "expose-experimental-directives", "cpu-map", "ulimit-n", "zero-warning", "noepoll", "nopoll",
+    "nosplice", "busy-polling", "strict-limits", "numa-cpu-mapping",
     // Not built in mqlb yet:
     "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites", "ssl-default-bind-options",
     "ssl-default-bind-curves", "ssl-default-server-ciphers", "ssl-default-server-ciphersuites",
@@ -122,8 +122,6 @@ inline constexpr std::string_view kGlobalIrrelevant[] = {"daemon",
                                                          "set-dumpable",
                                                          "insecure-fork-wanted",
                                                          "expose-experimental-directives",
-                                                         "log-send-hostname",
-                                                         "log-tag",
                                                          "zero-warning",
                                                          "noepoll",
                                                          "nopoll",

@@ -250,6 +250,7 @@ struct Settings {
   Origin log_format_at;
   std::string log_format_by;  // "log-format" or "option tcplog": what set it, for a warning
   bool dontlognull = false;
+  std::string log_tag;
   Server default_server;
   BackendCheck check;
   std::string default_backend;
@@ -436,6 +437,7 @@ LoadResult Parser::done() {
   LoadResult result;
   result.errors = std::move(errors_);
   result.warnings = std::move(warnings_);
+  resolve_log_formats(cfg_);
   if (result.errors.empty()) result.config = std::move(cfg_);
   return result;
 }
@@ -700,6 +702,18 @@ void Parser::global_keyword(const Words& w, bool no) {
       error(line_, "'tune.bufsize' must be 1024..67108864 in mqlb, got " + arg(1));
     else
       g.tune.bufsize = uint32_t(*n);
+  } else if (kw == "log-tag") {
+    if (w.size() > 2)
+      error(line_, "'log-tag' cannot handle unexpected argument '" + w[2] + "'.");
+    else if (arg(1).empty())
+      error(line_, "'log-tag' expects a tag for use in syslog.");
+    else
+      g.log_tag = arg(1);
+  } else if (kw == "log-send-hostname") {
+    if (g.log_send_hostname)
+      error(line_, "'log-send-hostname' already specified. Continuing.");
+    else
+      g.log_send_hostname = arg(1);  // "": the machine's, when the logs start
   } else if (kw == "log") {
     std::vector<LogTarget> list = global_log_set_ ? g.log : std::vector<LogTarget>{};
     log_keyword(w, no, list, true);
@@ -796,12 +810,14 @@ std::optional<std::vector<LogTarget>> Parser::read_log(const Words& w, bool in_g
   }
   size_t i = 2;
   while (i < w.size() && (w[i] == "len" || w[i] == "format" || w[i] == "sample")) {
-    if (w[i] == "format" && i + 1 < w.size() &&
-        (w[i + 1] == "rfc3164" || w[i + 1] == "raw" || w[i + 1] == "short")) {
-      // mqlb writes HAProxy's tcplog line; the header is chosen by the target.
-      warning(line_, "log : 'format " + w[i + 1] +
-                         "' is ignored: mqlb chooses the header by "
-                         "target (syslog: RFC 3164, stdout/stderr: raw).");
+    if (w[i] == "format") {
+      auto format = parse_log_target_format(i + 1 < w.size() ? w[i + 1] : "");
+      if (!format) {
+        error(line_,
+              "log : unknown log format '" + (i + 1 < w.size() ? w[i + 1] : std::string()) + "'");
+        return std::nullopt;
+      }
+      t.format = format;
       i += 2;
       continue;
     }
@@ -911,6 +927,16 @@ void Parser::proxy_keyword(const Words& w, bool no) {
     log_keyword(w, no, settings().log, false);
   } else if (kw == "log-format") {
     keyword_log_format(w);
+  } else if (kw == "log-tag") {
+    if (w.size() < 2 || w[1].empty()) {
+      error(line_, "'log-tag' expects a tag for use in syslog.");
+    } else if (proxy_ && !proxy_->fe()) {
+      warning(line_, who() +
+                         " : 'log-tag' has no effect in a backend: mqlb logs sessions by "
+                         "their frontend.");
+    } else {
+      settings().log_tag = w[1];
+    }
   } else if (kw == "mode") {
     keyword_mode(w);
   } else if (kw == "bind") {
@@ -1773,6 +1799,7 @@ void Parser::close_proxy() {
     f.timeouts = without_zeros(s.timeouts);
     f.log = s.log;
     f.dontlognull = s.dontlognull;
+    f.log_tag = s.log_tag;
     if (!s.log_format.empty()) {
       std::string why;
       if (auto nodes = parse_log_format(s.log_format, why))

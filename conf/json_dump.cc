@@ -51,6 +51,7 @@ Json log_target(const LogTarget& t) {
   }
   j["facility"] = name_of(kSyslogFacilities, t.facility);
   j["level"] = name_of(kSyslogLevels, t.level);
+  if (t.format) j["format"] = std::string(to_string(*t.format));
   return j;
 }
 
@@ -302,6 +303,7 @@ Json frontend(const Frontend& f) {
   j["log"] = log_targets(f.log);
   if (!f.log_format.empty()) j["log_format"] = f.log_format.text;
   if (f.dontlognull) j["dontlognull"] = true;
+  if (!f.log_tag.empty()) j["log_tag"] = f.log_tag;
   return j;
 }
 
@@ -312,6 +314,13 @@ Json global(const Global& g) {
   j["maxconn"] = g.maxconn;
   j["hard_stop_after"] = duration(g.hard_stop_after);
   j["log"] = log_targets(g.log);
+  j["log_tag"] = g.log_tag;
+  if (g.log_send_hostname) {
+    if (g.log_send_hostname->empty())
+      j["log_send_hostname"] = true;
+    else
+      j["log_send_hostname"] = *g.log_send_hostname;
+  }
   j["tune"] = {{"bufsize", g.tune.bufsize},
                {"relay_high_water", g.tune.relay_high_water},
                {"relay_low_water", g.tune.relay_low_water}};

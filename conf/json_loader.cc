@@ -192,6 +192,7 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
     LogTarget t;
     if (e.is_string() && (e == "stdout" || e == "stderr")) {
       t.kind = e == "stdout" ? LogTarget::Kind::Stdout : LogTarget::Kind::Stderr;
+      t.format = LogTarget::Format::Raw;
       out.push_back(t);
       continue;
     }
@@ -200,7 +201,7 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
                     describe(e));
       continue;
     }
-    r.only_keys(e, p, {"address", "facility", "level"});
+    r.only_keys(e, p, {"address", "facility", "level", "format"});
     t.kind = LogTarget::Kind::Syslog;
     if (!e.contains("address")) {
       r.fail(Reader::join(p, "address"), "is required, e.g. \"127.0.0.1:514\"");
@@ -233,6 +234,18 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
     };
     pick_name("facility", kSyslogFacilities, t.facility);
     pick_name("level", kSyslogLevels, t.level);
+    // A stream's lines are raw unless a format says otherwise; a syslog
+    // target's header is HAProxy's default (resolve_log_formats).
+    if (t.kind != LogTarget::Kind::Syslog) t.format = LogTarget::Format::Raw;
+    if (e.contains("format")) {
+      if (auto name = r.string(e["format"], Reader::join(p, "format"))) {
+        t.format = parse_log_target_format(*name);
+        if (!t.format)
+          r.fail(Reader::join(p, "format"),
+                 "unknown format '" + *name +
+                     "' (one of: local rfc3164 rfc5424 priority short timed iso raw)");
+      }
+    }
     out.push_back(t);
   }
   return out;
@@ -474,6 +487,7 @@ struct Defaults {
   std::optional<std::vector<LogTarget>> log;
   LogFormat log_format;
   bool dontlognull = false;
+  std::string log_tag;
   Timeouts timeouts;
   Server server;       // "default-server": its options only
   BackendCheck check;  // "check": for backends without their own
@@ -571,8 +585,18 @@ void read_global(Reader& r, const Json& v, Global& g) {
   const std::string path = "global";
   if (!r.object(v, path)) return;
   r.only_keys(v, path,
-              {"workers", "maxconn", "hard_stop_after", "log", "tune", "admin", "state_file",
-               "runtime_sockets"});
+              {"workers", "maxconn", "hard_stop_after", "log", "log_tag", "log_send_hostname",
+               "tune", "admin", "state_file", "runtime_sockets"});
+  if (v.contains("log_tag"))
+    if (auto tag = r.string(v["log_tag"], "global.log_tag")) g.log_tag = *tag;
+  if (v.contains("log_send_hostname")) {
+    const Json& h = v["log_send_hostname"];
+    if (h.is_boolean()) {
+      if (h.get<bool>()) g.log_send_hostname = "";
+    } else if (auto name = r.string(h, "global.log_send_hostname")) {
+      g.log_send_hostname = *name;
+    }
+  }
   if (v.contains("admin")) read_admin(r, v["admin"], g.admin);
   read_option(r, v, path, "state_file", g.server_state_file);
   if (v.contains("runtime_sockets")) read_runtime_sockets(r, v["runtime_sockets"], g.stats_sockets);
@@ -592,7 +616,9 @@ void read_defaults(Reader& r, const Json& v, Defaults& d) {
   if (!r.object(v, path)) return;
   r.only_keys(v, path,
               {"maxconn", "retries", "redispatch", "balance", "log", "log_format", "dontlognull",
-               "timeouts", "default-server", "check"});
+               "log_tag", "timeouts", "default-server", "check"});
+  if (v.contains("log_tag"))
+    if (auto tag = r.string(v["log_tag"], "defaults.log_tag")) d.log_tag = *tag;
   if (v.contains("maxconn"))
     if (auto n = r.integer(v["maxconn"], "defaults.maxconn", 1, 10'000'000))
       d.maxconn = uint32_t(*n);
@@ -934,7 +960,7 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
   if (r.object(v, path)) {
     r.only_keys(v, path,
                 {"name", "bind", "default_backend", "acl", "use_backend", "maxconn", "clitcpka",
-                 "timeouts", "log", "log_format", "dontlognull"});
+                 "timeouts", "log", "log_format", "dontlognull", "log_tag"});
     for (const char* key : {"name", "bind", "default_backend"})
       if (!v.contains(key)) r.fail(path + "." + key, "is required");
     if (v.contains("name")) read_name(r, v["name"], path + ".name", f.name);
@@ -974,6 +1000,9 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
     f.dontlognull = d.dontlognull;
     if (v.contains("dontlognull"))
       if (auto x = r.boolean(v["dontlognull"], path + ".dontlognull")) f.dontlognull = *x;
+    f.log_tag = d.log_tag;
+    if (v.contains("log_tag"))
+      if (auto tag = r.string(v["log_tag"], path + ".log_tag")) f.log_tag = *tag;
   }
   if (f.maxconn == 0) f.maxconn = d.maxconn.value_or(g.maxconn);
   f.timeouts = inherit(own, d.timeouts);
@@ -1093,6 +1122,7 @@ LoadResult load_json(std::string_view text, const std::string& file) {
            "is above global.maxconn (" + std::to_string(cfg.global.maxconn) +
                "), which limits it"});
   result.errors = std::move(r.errors);
+  resolve_log_formats(cfg);
   if (result.errors.empty()) result.config = std::move(cfg);
   return result;
 }

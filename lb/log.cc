@@ -39,6 +39,11 @@ int cached_pid() {
   return pid;
 }
 
+int64_t unix_now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 void append_number(std::string& out, long long value) {
   char buf[24];
   out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
@@ -282,18 +287,21 @@ class ThreadLogs {
   ThreadLogs(const ThreadLogs&) = delete;
   ThreadLogs& operator=(const ThreadLogs&) = delete;
 
-  void add_line(int fd, std::string_view line) {
+  // `header`: null for none (raw).
+  void add_line(int fd, std::string_view line, const LogHeader* header = nullptr,
+                Level level = Level::Info) {
     std::string& batch = stream_[fd == 1 ? 0 : 1];
+    if (header) append_log_header(*header, level, unix_now_us(), cached_pid(), batch);
     batch += line;
     batch += '\n';
     pending_ = true;
     if (!batching_ || batch.size() >= kStreamBatchBytes) stream_writer().push(fd, batch);
   }
 
-  void add_datagram(const std::shared_ptr<const SyslogSocket>& socket, int facility, Level level,
-                    std::string_view line) {
+  void add_datagram(const std::shared_ptr<const SyslogSocket>& socket, const LogHeader& header,
+                    Level level, std::string_view line) {
     Datagrams& d = datagrams_for(socket);
-    append_syslog_header(facility, level, unix_now_ms(), cached_pid(), d.bytes);
+    append_log_header(header, level, unix_now_us(), cached_pid(), d.bytes);
     d.bytes += line;
     d.ends.push_back(d.bytes.size());
     pending_ = true;
@@ -393,22 +401,48 @@ ThreadLogs* thread_logs() {
 
 // ---- sinks ------------------------------------------------------------------
 
-void append_syslog_header(int facility, Level level, int64_t unix_ms, int pid, std::string& out) {
-  tm t = local_time(unix_ms);
-  char buf[64];
-  char* const end = buf + sizeof buf;
-  char* p = buf;
+namespace {
+
+// "2026-11-22T14:26:37.100000+00:00 ": HAProxy's ISO date, local time with
+// microseconds and the zone's offset.
+char* put_iso_date(char* p, const tm& t, int64_t micros) {
+  auto digits = [&p](long v, int n) {
+    for (int i = n - 1; i >= 0; --i, v /= 10)
+      p[i] = static_cast<char>('0' + v % 10);
+    p += n;
+  };
+  digits(t.tm_year + 1900, 4);
+  *p++ = '-';
+  digits(t.tm_mon + 1, 2);
+  *p++ = '-';
+  digits(t.tm_mday, 2);
+  *p++ = 'T';
+  digits(t.tm_hour, 2);
+  *p++ = ':';
+  digits(t.tm_min, 2);
+  *p++ = ':';
+  digits(t.tm_sec, 2);
+  *p++ = '.';
+  digits(micros, 6);
+  long offset = t.tm_gmtoff / 60;
+  *p++ = offset < 0 ? '-' : '+';
+  if (offset < 0) offset = -offset;
+  digits(offset / 60, 2);
+  *p++ = ':';
+  digits(offset % 60, 2);
+  *p++ = ' ';
+  return p;
+}
+
+// "Nov 22 14:26:37 ", the day space-padded (RFC 3164 §4.1.2).
+char* put_legacy_date(char* p, const tm& t) {
   auto two_digits = [&p](int v) {
     *p++ = static_cast<char>('0' + v / 10 % 10);
     *p++ = static_cast<char>('0' + v % 10);
   };
-  *p++ = '<';
-  p = std::to_chars(p, end, facility * 8 + static_cast<int>(level)).ptr;
-  *p++ = '>';
   std::memcpy(p, month_abbrev(t.tm_mon), 3);
   p += 3;
   *p++ = ' ';
-  // RFC 3164 §4.1.2: the day is space-padded ("Nov  2").
   *p++ = t.tm_mday >= 10 ? static_cast<char>('0' + t.tm_mday / 10) : ' ';
   *p++ = static_cast<char>('0' + t.tm_mday % 10);
   *p++ = ' ';
@@ -417,23 +451,111 @@ void append_syslog_header(int facility, Level level, int64_t unix_ms, int pid, s
   two_digits(t.tm_min);
   *p++ = ':';
   two_digits(t.tm_sec);
-  std::memcpy(p, " mqlb[", 6);
-  p += 6;
-  p = std::to_chars(p, end, pid).ptr;
-  *p++ = ']';
-  *p++ = ':';
   *p++ = ' ';
+  return p;
+}
+
+}  // namespace
+
+void append_log_header(const LogHeader& h, Level level, int64_t unix_us, int pid,
+                       std::string& out) {
+  using Format = conf::LogTarget::Format;
+  if (h.format == Format::Raw) return;
+  const int64_t unix_ms = unix_us / 1000 - (unix_us % 1000 < 0 ? 1 : 0);
+  const tm t = local_time(unix_ms);
+  char buf[96];
+  char* const end = buf + sizeof buf;
+  char* p = buf;
+  const int severity = static_cast<int>(level);
+  switch (h.format) {
+    case Format::Local:
+    case Format::Rfc3164:
+    case Format::Rfc5424:
+    case Format::Priority:
+      *p++ = '<';
+      p = std::to_chars(p, end, h.facility * 8 + severity).ptr;
+      *p++ = '>';
+      break;
+    case Format::Short:
+    case Format::Timed:
+      *p++ = '<';
+      p = std::to_chars(p, end, severity).ptr;
+      *p++ = '>';
+      break;
+    case Format::Iso:
+    case Format::Raw:
+      break;
+  }
+  const int64_t micros = ((unix_us % 1'000'000) + 1'000'000) % 1'000'000;
+  switch (h.format) {
+    case Format::Local:
+    case Format::Rfc3164:
+      p = put_legacy_date(p, t);
+      break;
+    case Format::Rfc5424:
+      *p++ = '1';
+      *p++ = ' ';
+      p = put_iso_date(p, t, micros);
+      break;
+    case Format::Timed:
+    case Format::Iso:
+      p = put_iso_date(p, t, micros);
+      break;
+    default:
+      break;
+  }
   out.append(buf, p);
+  auto pid_text = [pid](char* q, char* e) { return std::to_chars(q, e, pid).ptr; };
+  switch (h.format) {
+    case Format::Rfc3164:
+      out += h.hostname.empty() ? std::string_view("localhost") : std::string_view(h.hostname);
+      out += ' ';
+      [[fallthrough]];
+    case Format::Local: {
+      out += h.tag;
+      char n[16];
+      out += '[';
+      out.append(n, pid_text(n, n + sizeof n));
+      out += "]: ";
+      break;
+    }
+    case Format::Rfc5424: {
+      out += h.hostname.empty() ? std::string_view("-") : std::string_view(h.hostname);
+      out += ' ';
+      out += h.tag.empty() ? std::string_view("-") : std::string_view(h.tag);
+      out += ' ';
+      char n[16];
+      out.append(n, pid_text(n, n + sizeof n));
+      out += " - - ";  // no MSGID, no STRUCTURED-DATA
+      break;
+    }
+    default:
+      break;
+  }
 }
 
 std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid) {
   std::string out;
-  append_syslog_header(facility, level, unix_ms, pid, out);
+  append_log_header({conf::LogTarget::Format::Local, facility, "mqlb", ""}, level, unix_ms * 1000,
+                    pid, out);
   return out;
 }
 
-std::unique_ptr<LogSink> LogSink::open(const conf::LogTarget& target, std::string& error) {
+std::unique_ptr<LogSink> LogSink::open(const conf::LogTarget& target, std::string_view tag,
+                                       const std::optional<std::string>& hostname,
+                                       std::string& error) {
+  using Format = conf::LogTarget::Format;
   std::unique_ptr<LogSink> sink(new LogSink(target));
+  LogHeader& h = sink->header_;
+  h.format = target.format.value_or(hostname ? Format::Rfc3164 : Format::Local);
+  h.facility = target.facility;
+  h.tag = std::string(tag);
+  if (hostname && !hostname->empty()) {
+    h.hostname = *hostname;
+  } else if (hostname) {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) == 0) h.hostname = name;
+  }
   if (target.kind != conf::LogTarget::Kind::Syslog) return sink;
   addrinfo hints{};
   hints.ai_socktype = SOCK_DGRAM;
@@ -469,20 +591,23 @@ void LogSink::write(std::string_view line, Level level) const {
   ThreadLogs* logs = thread_logs();
   if (is_syslog()) {
     if (logs) {
-      logs->add_datagram(socket_, target_.facility, level, line);
+      logs->add_datagram(socket_, header_, level, line);
     } else {
-      std::string msg = syslog_header(target_.facility, level, unix_now_ms(), cached_pid());
+      std::string msg;
+      append_log_header(header_, level, unix_now_us(), cached_pid(), msg);
       msg += line;
       send_datagram(*socket_, msg);
     }
     return;
   }
   const int fd = target_.kind == conf::LogTarget::Kind::Stdout ? 1 : 2;
+  const bool raw = header_.format == conf::LogTarget::Format::Raw;
   if (logs) {
-    logs->add_line(fd, line);
+    logs->add_line(fd, line, raw ? nullptr : &header_, level);
   } else {
     std::string one;
     one.reserve(line.size() + 1);
+    if (!raw) append_log_header(header_, level, unix_now_us(), cached_pid(), one);
     one += line;
     one += '\n';
     stream_writer().push(fd, one);

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,10 +26,23 @@ enum class Level { Emerg, Alert, Crit, Err, Warning, Notice, Info, Debug };
 
 class SyslogSocket;
 
+// What a target writes before each line: HAProxy's `log ... format F`, with
+// `log-tag` and `log-send-hostname`.
+struct LogHeader {
+  conf::LogTarget::Format format = conf::LogTarget::Format::Local;
+  int facility = 16;  // local0
+  std::string tag = "mqlb";
+  std::string hostname;  // rfc3164 and rfc5424; empty: "localhost" and "-", as HAProxy
+};
+
 class LogSink {
  public:
   // Fails with a message when a syslog address does not resolve.
-  static std::unique_ptr<LogSink> open(const conf::LogTarget& target, std::string& error);
+  // `tag` and `hostname` as the configuration gives them (conf::Global's
+  // log_send_hostname: "" for this machine's).
+  static std::unique_ptr<LogSink> open(const conf::LogTarget& target, std::string_view tag,
+                                       const std::optional<std::string>& hostname,
+                                       std::string& error);
   ~LogSink();
   LogSink(const LogSink&) = delete;
   LogSink& operator=(const LogSink&) = delete;
@@ -43,6 +57,7 @@ class LogSink {
  private:
   explicit LogSink(conf::LogTarget t) : target_(std::move(t)) {}
   conf::LogTarget target_;
+  LogHeader header_;
   // Syslog only. Shared with the batches that hold datagrams for it, so its
   // descriptor is not closed (and reused) before they are sent.
   std::shared_ptr<const SyslogSocket> socket_;
@@ -67,8 +82,16 @@ void log_access(const AccessRecord& r, const LogSinks& sinks,
 // exits. Cheap when there is nothing to flush.
 void flush_thread_logs();
 
-// "<134>Nov 22 14:26:37 mqlb[6781]: " — RFC 3164 header. Pure.
-void append_syslog_header(int facility, Level level, int64_t unix_ms, int pid, std::string& out);
+// The header `h` gives a line of `level` written at `unix_us` (microseconds)
+// by process `pid`, in HAProxy 2.6's shapes (conf::LogTarget::Format):
+//   local    "<134>Nov 22 14:26:37 mqlb[6781]: "
+//   rfc3164  "<134>Nov 22 14:26:37 host mqlb[6781]: "
+//   rfc5424  "<134>1 2026-11-22T14:26:37.100000+00:00 host mqlb 6781 - - "
+//   priority "<134>", short "<6>", timed "<6>2026-11-22T14:26:37.100000+00:00 ",
+//   iso "2026-11-22T14:26:37.100000+00:00 ", raw "".
+// Dates in the local time zone. Pure.
+void append_log_header(const LogHeader& h, Level level, int64_t unix_us, int pid, std::string& out);
+// The "local" header with the tag "mqlb", at a time in milliseconds.
 std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid);
 
 // Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` that

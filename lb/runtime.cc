@@ -340,17 +340,18 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
     }
     rt->backends.push_back(std::move(b));
   }
-  auto open_sinks = [&](const std::vector<conf::LogTarget>& targets, LogSinks& out) {
+  auto open_sinks = [&](const std::vector<conf::LogTarget>& targets, std::string_view tag,
+                        LogSinks& out) {
     for (const auto& t : targets) {
       std::string why;
-      auto sink = LogSink::open(t, why);
+      auto sink = LogSink::open(t, tag, config.global.log_send_hostname, why);
       if (sink)
         out.push_back(std::move(sink));
       else
         errors.push_back(why);
     }
   };
-  open_sinks(config.global.log, rt->event_log);
+  open_sinks(config.global.log, config.global.log_tag, rt->event_log);
   for (const auto& gf : config.frontends) {
     auto f = std::make_unique<Frontend>();
     f->conf = gf;
@@ -373,7 +374,7 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
     for (const auto& rule : f->conf.use_backend)
       for (const auto& b : rt->backends)
         if (b->conf.name == rule.backend) f->routes.push_back({&rule, b.get()});
-    open_sinks(gf.log, f->log);
+    open_sinks(gf.log, gf.log_tag.empty() ? config.global.log_tag : gf.log_tag, f->log);
     rt->frontends.push_back(std::move(f));
   }
   if (errors.size() == errors_before) apply_to_state(*rt);

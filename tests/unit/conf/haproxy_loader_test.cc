@@ -233,7 +233,25 @@ TEST_CASE("haproxy loader maps each keyword onto its model field", "[haproxy]") 
          return c.global.log.size() == 2 && c.global.log[0].kind == LogTarget::Kind::Stdout &&
                 c.global.log[1].kind == LogTarget::Kind::Stderr && c.global.log[1].level == 3;
        }},
+      {in_global("  log stdout format raw local0\n  log 127.0.0.1 format rfc5424 local1\n"),
+       [](auto& c) {
+         return c.global.log[0].format == LogTarget::Format::Raw &&
+                c.global.log[1].format == LogTarget::Format::Rfc5424;
+       }},
+      // No format: HAProxy's "local" header, on a stream too.
+      {in_global("  log stdout local0\n"),
+       [](auto& c) { return c.global.log[0].format == LogTarget::Format::Local; }},
+      // ... or rfc3164 once a host name is sent, wherever the line is.
+      {in_global("  log 127.0.0.1 local0\n  log-send-hostname\n"),
+       [](auto& c) {
+         return c.global.log_send_hostname == "" &&
+                c.global.log[0].format == LogTarget::Format::Rfc3164 && frontend(c).log.empty();
+       }},
+      {in_global("  log-send-hostname edge-1\n"),
+       [](auto& c) { return c.global.log_send_hostname == "edge-1"; }},
+      {in_global("  log-tag mqtt-lb\n"), [](auto& c) { return c.global.log_tag == "mqtt-lb"; }},
       // frontend
+      {in_frontend("  log-tag front\n"), [](auto& c) { return frontend(c).log_tag == "front"; }},
       {in_frontend("  maxconn 100\n"), [](auto& c) { return frontend(c).maxconn == 100; }},
       {in_frontend("  timeout client 1m\n"),
        [](auto& c) { return frontend(c).timeouts.client == 1min; }},
@@ -944,6 +962,12 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
       {in_frontend("  use_backend nob if { ssl_fc }\n"), 9,
        "Proxy 'f': unable to find required use_backend: 'nob'."},
       {in_frontend("  log 127.0.0.1 local9\n"), 9, "log : unknown log facility 'local9'"},
+      {in_frontend("  log 127.0.0.1 format json local0\n"), 9, "log : unknown log format 'json'"},
+      {in_frontend("  log 127.0.0.1 format\n"), 9, "log : unknown log format ''"},
+      {in_frontend("  log-tag\n"), 9, "'log-tag' expects a tag for use in syslog."},
+      {in_global("  log-tag a b\n"), 2, "'log-tag' cannot handle unexpected argument 'b'."},
+      {in_global("  log-send-hostname a\n  log-send-hostname b\n"), 3,
+       "'log-send-hostname' already specified. Continuing."},
       {in_frontend("  log 127.0.0.1 local0 foo\n"), 9, "log : unknown optional log level 'foo'"},
       {in_frontend("  log 127.0.0.1:99999 local0\n"), 9, "log : invalid port '99999'"},
       {in_frontend("  log\n"), 9, "log : expects <address> and <facility> or global as arguments"},
@@ -1039,6 +1063,8 @@ TEST_CASE("haproxy loader warns about keywords that do not matter to a TCP balan
        "'hash-type map-based sdbm': mqlb hashes with its own function."},
       {in_frontend("  option httplog\n"), 9,
        "'option httplog' ignored for frontend 'f' as it requires HTTP mode."},
+      {std::string(kBase) + "  log-tag b\n", 11,
+       "backend 'b' : 'log-tag' has no effect in a backend"},
       {in_frontend("  option forwardfor\n"), 9,
        "'option forwardfor' ignored for frontend 'f' as it requires HTTP mode."},
       {in_frontend("  http-request deny\n"), 9,

@@ -186,12 +186,13 @@ TEST_CASE("the dump of a rich config holds what the loader resolved", "[json_dum
   CHECK(d["global"]["tune"] == Json::parse(R"({"bufsize": 32768, "relay_high_water": 524288,
                         "relay_low_water": 262144})"));
   CHECK(d["global"]["log"][2] ==
-        Json::parse(R"({"address": "[::1]:514", "facility": "local7", "level": "debug"})"));
+        Json::parse(R"({"address": "[::1]:514", "facility": "local7", "level": "debug",
+                        "format": "local"})"));
 
   const Json& mqtt = d["frontends"][0];
   CHECK(mqtt["maxconn"] == 3000);  // from defaults
   CHECK(mqtt["log"] == Json::parse(R"([{"address": "127.0.0.1:514", "facility": "local0",
-                                        "level": "info"}])"));
+                                        "level": "info", "format": "local"}])"));
   CHECK(mqtt["bind"][0] == Json::parse(R"({"address": "127.0.0.1:1883", "name": "1",
                                            "ssl": false})"));
   CHECK(mqtt["bind"][1]["address"] == "[::1]:1883");
@@ -257,7 +258,8 @@ TEST_CASE("every default of a minimal config is written out", "[json_dump]") {
     "global": {
       "maxconn": 4096,
       "hard_stop_after": "30s",
-      "log": [{"address": "stderr", "facility": "local0", "level": "info"}],
+      "log": [{"address": "stderr", "facility": "local0", "level": "info", "format": "raw"}],
+      "log_tag": "mqlb",
       "tune": {"bufsize": 16384, "relay_high_water": 262144, "relay_low_water": 131072}
     },
     "frontends": [{
@@ -267,7 +269,7 @@ TEST_CASE("every default of a minimal config is written out", "[json_dump]") {
       "maxconn": 4096,
       "clitcpka": false,
       "timeouts": {"client": 0},
-      "log": [{"address": "stderr", "facility": "local0", "level": "info"}]
+      "log": [{"address": "stderr", "facility": "local0", "level": "info", "format": "raw"}]
     }],
     "backends": [{
       "name": "b",

@@ -101,9 +101,11 @@ Error only_error(const Json& doc) {
   return r.errors[0];
 }
 
+// A stream target as the JSON loader reads "stdout" or "stderr": raw lines.
 LogTarget stream(LogTarget::Kind kind) {
   LogTarget t;
   t.kind = kind;
+  t.format = LogTarget::Format::Raw;
   return t;
 }
 
@@ -135,7 +137,8 @@ TEST_CASE("the docs/config.md example loads with every field resolved", "[json_l
   REQUIRE(c.global.log.size() == 1);
   CHECK(c.global.log[0].kind == LogTarget::Kind::Stdout);
 
-  const LogTarget syslog{LogTarget::Kind::Syslog, "127.0.0.1", 514, 16, 6};
+  const LogTarget syslog{LogTarget::Kind::Syslog, "127.0.0.1", 514, 16, 6,
+                         LogTarget::Format::Local};
 
   REQUIRE(c.frontends.size() == 1);
   const Frontend& f = c.frontends[0];
@@ -180,7 +183,7 @@ TEST_CASE("a minimal config gets the documented defaults", "[json_loader]") {
   CHECK(c.global.workers == 0);
   CHECK(c.global.maxconn == 4096);
   CHECK(c.global.hard_stop_after == 30s);
-  CHECK(c.global.log == std::vector<LogTarget>{LogTarget{}});
+  CHECK(c.global.log == std::vector<LogTarget>{stream(LogTarget::Kind::Stderr)});
 
   const Frontend& f = c.frontends[0];
   CHECK(f.maxconn == 4096);  // global.maxconn
@@ -399,11 +402,59 @@ TEST_CASE("log targets read address facility and level", "[json_loader]") {
   ])"));
   Config c = loads(doc);
   using K = LogTarget::Kind;
+  constexpr auto local = LogTarget::Format::Local;  // HAProxy's default header
   CHECK(c.global.log == std::vector<LogTarget>{stream(K::Stderr),
-                                               {K::Syslog, "10.0.0.9", 5140, 3, 4},
-                                               {K::Syslog, "127.0.0.1", 514, 16, 6},
-                                               {K::Syslog, "::1", 514, 23, 7},
-                                               {K::Syslog, "logs.example.com", 514, 0, 0}});
+                                               {K::Syslog, "10.0.0.9", 5140, 3, 4, local},
+                                               {K::Syslog, "127.0.0.1", 514, 16, 6, local},
+                                               {K::Syslog, "::1", 514, 23, 7, local},
+                                               {K::Syslog, "logs.example.com", 514, 0, 0, local}});
+}
+
+TEST_CASE("log targets read a format and the global tag and host name", "[json_loader]") {
+  Json doc = with(minimal(), "/global/log", Json::parse(R"([
+    {"address": "127.0.0.1", "format": "rfc5424"},
+    {"address": "stdout", "level": "debug"},
+    {"address": "stderr", "format": "short"},
+    {"address": "127.0.0.1:5140"}
+  ])"));
+  doc["global"]["log_tag"] = "mqtt-lb";
+  doc["global"]["log_send_hostname"] = "edge-1";
+  doc["defaults"]["log_tag"] = "from-defaults";
+  Config c = loads(doc);
+  using F = LogTarget::Format;
+  REQUIRE(c.global.log.size() == 4);
+  CHECK(c.global.log[0].format == F::Rfc5424);
+  CHECK(c.global.log[1].format == F::Raw);  // a stream is raw unless told
+  CHECK(c.global.log[2].format == F::Short);
+  CHECK(c.global.log[3].format == F::Rfc3164);  // HAProxy's default with a host name
+  CHECK(c.global.log_tag == "mqtt-lb");
+  CHECK(c.global.log_send_hostname == "edge-1");
+  CHECK(c.frontends[0].log_tag == "from-defaults");
+  CHECK(c.frontends[0].log[3].format == F::Rfc3164);
+
+  doc["global"]["log_send_hostname"] = true;
+  doc["frontends"][0]["log_tag"] = "own";
+  c = loads(doc);
+  CHECK(c.global.log_send_hostname == "");  // the machine's
+  CHECK(c.frontends[0].log_tag == "own");
+  doc["global"]["log_send_hostname"] = false;
+  CHECK_FALSE(loads(doc).global.log_send_hostname);
+  CHECK(loads(minimal()).global.log_tag == "mqlb");
+}
+
+TEST_CASE("bad log formats tags and host names are refused with their path",
+          "[json_loader][errors]") {
+  Error fmt = only_error(with(every_section(), "/global/log/0/format", "json"));
+  CHECK(fmt.field == "global.log[0].format");
+  CHECK(fmt.message ==
+        "unknown format 'json' (one of: local rfc3164 rfc5424 priority short timed iso raw)");
+  Error tag = only_error(with(minimal(), "/global/log_tag", ""));
+  CHECK(tag.field == "global.log_tag");
+  CHECK(tag.message == "must be a non-empty string, got \"\"");
+  Error host = only_error(with(minimal(), "/global/log_send_hostname", 7));
+  CHECK(host.field == "global.log_send_hostname");
+  Error ftag = only_error(with(minimal(), "/frontends/0/log_tag", Json::array()));
+  CHECK(ftag.field == "frontends[0].log_tag");
 }
 
 TEST_CASE("names may hold letters digits and - _ . :", "[json_loader]") {
@@ -475,7 +526,7 @@ TEST_CASE("an unknown key lists the keys that would have been valid", "[json_loa
   CHECK(e.message ==
         "unknown key (expected one of: name, bind, default_backend, acl, use_backend, maxconn, "
         "clitcpka, "
-        "timeouts, log, log_format, dontlognull)");
+        "timeouts, log, log_format, dontlognull, log_tag)");
   Error top = only_error(with(minimal(), "/default", Json::object()));
   CHECK(top.to_string() ==
         "mqlb.json: default: unknown key (expected one of: global, defaults, frontends, "

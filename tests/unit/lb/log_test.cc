@@ -29,6 +29,8 @@
 namespace mqlb::lb {
 namespace {
 
+using Catch::Matchers::EndsWith;
+using Catch::Matchers::StartsWith;
 using Millis = std::chrono::milliseconds;
 
 void use_utc() {
@@ -67,11 +69,59 @@ TEST_CASE("syslog header uses local time", "[log]") {
   use_utc();
 }
 
-TEST_CASE("appending a syslog header keeps what the buffer holds", "[log]") {
+TEST_CASE("appending a log header keeps what the buffer holds", "[log]") {
   use_utc();
   std::string out = "x";
-  append_syslog_header(kLocal0, Level::Notice, 1'795'357'598'000, 77, out);
+  append_log_header({}, Level::Notice, 1'795'357'598'000'000, 77, out);
   CHECK(out == "x<133>Nov 22 14:26:38 mqlb[77]: ");
+}
+
+// 2026-11-22 14:26:41.100042 UTC, a second no other test formats (the local
+// time of a second is cached per thread, whatever TZ says since).
+constexpr int64_t kUnixUs = 1'795'357'601'100'042;
+
+std::string header(conf::LogTarget::Format format, std::string tag = "mqlb", std::string host = "",
+                   int64_t unix_us = kUnixUs) {
+  std::string out;
+  append_log_header({format, kLocal0, std::move(tag), std::move(host)}, Level::Info, unix_us, 6781,
+                    out);
+  return out;
+}
+
+TEST_CASE("every log format writes HAProxy 2.6's header", "[log]") {
+  use_utc();
+  using F = conf::LogTarget::Format;
+  CHECK(header(F::Local) == "<134>Nov 22 14:26:41 mqlb[6781]: ");
+  CHECK(header(F::Rfc3164) == "<134>Nov 22 14:26:41 localhost mqlb[6781]: ");
+  CHECK(header(F::Rfc3164, "mqtt-lb", "edge1") == "<134>Nov 22 14:26:41 edge1 mqtt-lb[6781]: ");
+  CHECK(header(F::Rfc5424) == "<134>1 2026-11-22T14:26:41.100042+00:00 - mqlb 6781 - - ");
+  CHECK(header(F::Rfc5424, "lb", "edge1") ==
+        "<134>1 2026-11-22T14:26:41.100042+00:00 edge1 lb 6781 - - ");
+  CHECK(header(F::Priority) == "<134>");
+  CHECK(header(F::Short) == "<6>");
+  CHECK(header(F::Timed) == "<6>2026-11-22T14:26:41.100042+00:00 ");
+  CHECK(header(F::Iso) == "2026-11-22T14:26:41.100042+00:00 ");
+  CHECK(header(F::Raw).empty());
+  // The tag and host only where the format has them.
+  CHECK(header(F::Local, "x", "edge1") == "<134>Nov 22 14:26:41 x[6781]: ");
+  CHECK(header(F::Timed, "x", "edge1") == "<6>2026-11-22T14:26:41.100042+00:00 ");
+}
+
+TEST_CASE("ISO dates carry the zone's offset from UTC", "[log]") {
+  using F = conf::LogTarget::Format;
+  // Each at a second of its own (see kUnixUs).
+  setenv("TZ", "CET-1", 1);
+  tzset();
+  CHECK(header(F::Iso, "", "", kUnixUs + 10'000'000) == "2026-11-22T15:26:51.100042+01:00 ");
+  setenv("TZ", "NST+3:30", 1);  // west of UTC, a half hour
+  tzset();
+  CHECK(header(F::Iso, "", "", kUnixUs + 20'000'000) == "2026-11-22T10:57:01.100042-03:30 ");
+  use_utc();
+  std::string out;
+  LogHeader h;
+  h.format = F::Rfc5424;
+  append_log_header(h, Level::Err, 0, 1, out);
+  CHECK(out == "<131>1 1970-01-01T00:00:00.000000+00:00 - mqlb 1 - - ");
 }
 
 // ---- StreamWriter on pipes ---------------------------------------------------
@@ -302,7 +352,7 @@ void drain_writer() {
 
 std::unique_ptr<LogSink> open_sink(conf::LogTarget target) {
   std::string error;
-  auto sink = LogSink::open(target, error);
+  auto sink = LogSink::open(target, "mqlb", std::nullopt, error);
   INFO(error);
   REQUIRE(sink);
   return sink;
@@ -311,6 +361,7 @@ std::unique_ptr<LogSink> open_sink(conf::LogTarget target) {
 conf::LogTarget stream_target(conf::LogTarget::Kind kind) {
   conf::LogTarget t;
   t.kind = kind;
+  t.format = conf::LogTarget::Format::Raw;
   return t;
 }
 
@@ -324,6 +375,22 @@ TEST_CASE("a thread that never flushed its logs hands each line on at once", "[l
   }).join();
   err.restore();
   CHECK(seen == "right away\n");
+}
+
+TEST_CASE("a stream target with a format writes its header before each line", "[log]") {
+  use_utc();
+  CapturedFd err(2);
+  conf::LogTarget t = stream_target(conf::LogTarget::Kind::Stderr);
+  t.format = conf::LogTarget::Format::Short;
+  t.level = 7;
+  auto sink = open_sink(t);
+  std::string seen;
+  std::thread([&] {
+    sink->write("debug line", Level::Debug);
+    seen = err.pipe().read(14);
+  }).join();
+  err.restore();
+  CHECK(seen == "<7>debug line\n");
 }
 
 TEST_CASE("once a thread flushed its logs its lines wait for the next flush", "[log]") {
@@ -557,6 +624,32 @@ TEST_CASE("syslog datagrams of a flushing thread leave together at the flush", "
   CHECK(message_of(after[0]) == "one");
   CHECK(message_of(after[1]) == "two");
   CHECK(message_of(after[2]) == "three");
+}
+
+TEST_CASE("a syslog sink sends its tag and the host name it was given", "[log]") {
+  UdpReceiver syslog;
+  conf::LogTarget t = syslog_target(syslog.port());
+  std::string error;
+  // No format: HAProxy's default with a host name, rfc3164.
+  auto named = LogSink::open(t, "edge", std::string("gw1"), error);
+  REQUIRE(named);
+  t.format = conf::LogTarget::Format::Rfc5424;
+  // "": this machine's name.
+  auto machine = LogSink::open(t, "edge", std::string(), error);
+  REQUIRE(machine);
+  std::thread([&] {
+    named->write("one", Level::Info);
+    machine->write("two", Level::Warning);
+  }).join();
+  std::vector<std::string> got = syslog.available();
+  REQUIRE(got.size() == 2);
+  const std::string pid = std::to_string(::getpid());
+  CHECK_THAT(got[0], StartsWith("<134>"));
+  CHECK_THAT(got[0], EndsWith(" gw1 edge[" + pid + "]: one"));
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  CHECK_THAT(got[1], StartsWith("<132>1 "));
+  CHECK_THAT(got[1], EndsWith(" " + std::string(host) + " edge " + pid + " - - two"));
 }
 
 TEST_CASE("thirty-two syslog datagrams leave without waiting for the flush", "[log]") {
