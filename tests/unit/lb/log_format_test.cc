@@ -17,6 +17,7 @@
 #include "conf/json_loader.h"
 #include "conf/log_format.h"
 #include "lb/access_log.h"
+#include "tests/unit/conf/load_checks.h"
 
 namespace mqlb::lb {
 namespace {
@@ -194,14 +195,7 @@ std::optional<std::string> no_env(std::string_view) {
   return std::nullopt;
 }
 
-std::string listing(const conf::LoadResult& r) {
-  std::ostringstream out;
-  for (const auto& e : r.errors)
-    out << "\n  error: " << e.to_string();
-  for (const auto& w : r.warnings)
-    out << "\n  warning: " << w.to_string();
-  return out.str();
-}
+using conf::checks::listing;
 
 conf::LoadResult load_cfg(const std::string& text) {
   return conf::load_haproxy(text, "haproxy.cfg", no_env);
