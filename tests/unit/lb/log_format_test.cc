@@ -320,7 +320,7 @@ TEST_CASE("JSON log_format in defaults and frontends, and its errors with their 
                     [](const conf::Error& e) { return e.field == "defaults.log_format"; }));
 }
 
-TEST_CASE("--dump-config keeps log_format: the dump loads back to the same dump", "[log]") {
+TEST_CASE("a dumped config keeps log_format and loads back to the same dump", "[log]") {
   conf::Config from_cfg = cfg_loads(cfg("", "  log-format \"%ci %{+Q}b\"\n"));
   const std::string dump = conf::dump_json(from_cfg);
   CHECK(dump.find("\"log_format\": \"%ci %{+Q}b\"") != std::string::npos);
