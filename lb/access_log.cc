@@ -58,7 +58,8 @@ constexpr size_t kFixedPartsMax = 11 * (kNumberMax + 2) + 8;
 
 void AddressText::assign(std::string_view text) {
   size_ = static_cast<unsigned char>(std::min(text.size(), sizeof text_));
-  std::memcpy(text_, text.data(), size_);
+  // An empty view may have no data at all, which memcpy must not be given.
+  if (size_ > 0) std::memcpy(text_, text.data(), size_);
 }
 
 int64_t unix_now_ms() {
