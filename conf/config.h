@@ -47,6 +47,9 @@ struct LogTarget {
   // Unset: HAProxy's default, "local", or "rfc3164" when the global section
   // sends a host name (log-send-hostname).
   std::optional<Format> format;
+  // HAProxy's `len`: the longest line, header included; longer ones are cut
+  // (80..65535). A datagram's LF comes after it, a stream's counts in it.
+  uint32_t len = 1024;
 
   bool operator==(const LogTarget&) const = default;
 };

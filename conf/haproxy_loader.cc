@@ -710,8 +710,8 @@ void Parser::global_keyword(const Words& w, bool no) {
     else
       g.log_tag = arg(1);
   } else if (kw == "log-send-hostname") {
-    if (g.log_send_hostname)
-      error(line_, "'log-send-hostname' already specified. Continuing.");
+    if (g.log_send_hostname)  // HAProxy alerts, keeps the first and starts
+      warning(line_, "'log-send-hostname' already specified. Continuing.");
     else
       g.log_send_hostname = arg(1);  // "": the machine's, when the logs start
   } else if (kw == "log") {
@@ -808,20 +808,30 @@ std::optional<std::vector<LogTarget>> Parser::read_log(const Words& w, bool in_g
     t.host = a->host;
     if (a->port) t.port = *a->port;
   }
+  // In HAProxy's order: [len N] [format F] [sample ...].
   size_t i = 2;
-  while (i < w.size() && (w[i] == "len" || w[i] == "format" || w[i] == "sample")) {
-    if (w[i] == "format") {
-      auto format = parse_log_target_format(i + 1 < w.size() ? w[i + 1] : "");
-      if (!format) {
-        error(line_,
-              "log : unknown log format '" + (i + 1 < w.size() ? w[i + 1] : std::string()) + "'");
-        return std::nullopt;
-      }
-      t.format = format;
-      i += 2;
-      continue;
+  if (i < w.size() && w[i] == "len") {
+    const std::string n = i + 1 < w.size() ? w[i + 1] : "";
+    auto len = to_uint(n);
+    if (!len || *len < 80 || *len > 65535) {
+      error(line_, "log : invalid log length '" + n + "', must be between 80 and 65535");
+      return std::nullopt;
     }
-    unsupported("log option '" + w[i] + "'");
+    t.len = uint32_t(*len);
+    i += 2;
+  }
+  if (i < w.size() && w[i] == "format") {
+    auto format = parse_log_target_format(i + 1 < w.size() ? w[i + 1] : "");
+    if (!format) {
+      error(line_,
+            "log : unknown log format '" + (i + 1 < w.size() ? w[i + 1] : std::string()) + "'");
+      return std::nullopt;
+    }
+    t.format = format;
+    i += 2;
+  }
+  if (i < w.size() && w[i] == "sample") {
+    unsupported("log option 'sample'");
     return std::nullopt;
   }
   if (i >= w.size()) {

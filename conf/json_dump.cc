@@ -52,6 +52,7 @@ Json log_target(const LogTarget& t) {
   j["facility"] = name_of(kSyslogFacilities, t.facility);
   j["level"] = name_of(kSyslogLevels, t.level);
   if (t.format) j["format"] = std::string(to_string(*t.format));
+  if (t.len != LogTarget().len) j["len"] = t.len;
   return j;
 }
 

@@ -201,7 +201,7 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
                     describe(e));
       continue;
     }
-    r.only_keys(e, p, {"address", "facility", "level", "format"});
+    r.only_keys(e, p, {"address", "facility", "level", "format", "len"});
     t.kind = LogTarget::Kind::Syslog;
     if (!e.contains("address")) {
       r.fail(Reader::join(p, "address"), "is required, e.g. \"127.0.0.1:514\"");
@@ -234,6 +234,8 @@ std::optional<std::vector<LogTarget>> read_log(Reader& r, const Json& v, const s
     };
     pick_name("facility", kSyslogFacilities, t.facility);
     pick_name("level", kSyslogLevels, t.level);
+    if (e.contains("len"))
+      if (auto n = r.integer(e["len"], Reader::join(p, "len"), 80, 65535)) t.len = uint32_t(*n);
     // A stream's lines are raw unless a format says otherwise; a syslog
     // target's header is HAProxy's default (resolve_log_formats).
     if (t.kind != LogTarget::Kind::Syslog) t.format = LogTarget::Format::Raw;

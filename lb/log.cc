@@ -274,6 +274,15 @@ uint64_t StreamWriter::dropped() const {
 
 namespace {
 
+// Ends the line that starts at `start` in `out` as HAProxy 2.6 does: header
+// and text cut to the target's `len` (a datagram's LF comes after it, a
+// stream's counts in it), then a LF.
+void end_line(std::string& out, size_t start, uint32_t len, bool datagram) {
+  const size_t keep = datagram || len == 0 ? len : len - 1;
+  if (keep != 0 && out.size() - start > keep) out.resize(start + keep);
+  out += '\n';
+}
+
 void send_datagram(const SyslogSocket& socket, std::string_view datagram) {
   // UDP: a full socket buffer drops the line rather than blocking a worker.
   (void)::send(socket.fd(), datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -288,21 +297,25 @@ class ThreadLogs {
   ThreadLogs& operator=(const ThreadLogs&) = delete;
 
   // `header`: null for none (raw).
+  // `len`: HAProxy's maximum line length (0: none).
   void add_line(int fd, std::string_view line, const LogHeader* header = nullptr,
-                Level level = Level::Info) {
+                Level level = Level::Info, uint32_t len = 0) {
     std::string& batch = stream_[fd == 1 ? 0 : 1];
+    const size_t start = batch.size();
     if (header) append_log_header(*header, level, unix_now_us(), cached_pid(), batch);
     batch += line;
-    batch += '\n';
+    end_line(batch, start, len, false);
     pending_ = true;
     if (!batching_ || batch.size() >= kStreamBatchBytes) stream_writer().push(fd, batch);
   }
 
   void add_datagram(const std::shared_ptr<const SyslogSocket>& socket, const LogHeader& header,
-                    Level level, std::string_view line) {
+                    Level level, std::string_view line, uint32_t len) {
     Datagrams& d = datagrams_for(socket);
+    const size_t start = d.bytes.size();
     append_log_header(header, level, unix_now_us(), cached_pid(), d.bytes);
     d.bytes += line;
+    end_line(d.bytes, start, len, true);
     d.ends.push_back(d.bytes.size());
     pending_ = true;
     if (!batching_ || d.ends.size() >= kSyslogBatchDatagrams) send(d);
@@ -591,11 +604,12 @@ void LogSink::write(std::string_view line, Level level) const {
   ThreadLogs* logs = thread_logs();
   if (is_syslog()) {
     if (logs) {
-      logs->add_datagram(socket_, header_, level, line);
+      logs->add_datagram(socket_, header_, level, line, target_.len);
     } else {
       std::string msg;
       append_log_header(header_, level, unix_now_us(), cached_pid(), msg);
       msg += line;
+      end_line(msg, 0, target_.len, true);
       send_datagram(*socket_, msg);
     }
     return;
@@ -603,13 +617,13 @@ void LogSink::write(std::string_view line, Level level) const {
   const int fd = target_.kind == conf::LogTarget::Kind::Stdout ? 1 : 2;
   const bool raw = header_.format == conf::LogTarget::Format::Raw;
   if (logs) {
-    logs->add_line(fd, line, raw ? nullptr : &header_, level);
+    logs->add_line(fd, line, raw ? nullptr : &header_, level, target_.len);
   } else {
     std::string one;
     one.reserve(line.size() + 1);
     if (!raw) append_log_header(header_, level, unix_now_us(), cached_pid(), one);
     one += line;
-    one += '\n';
+    end_line(one, 0, target_.len, false);
     stream_writer().push(fd, one);
   }
 }
@@ -658,8 +672,10 @@ void log_event(Level stderr_level, std::string_view stderr_text, Level syslog_le
     line += '\n';
     stream_writer().push(2, line);
   }
+  // Events go to every target but stderr, which has just had the line above
+  // (HAProxy would write both there).
   for (const auto& s : sinks)
-    if (s->is_syslog()) s->write(syslog_text, syslog_level);
+    if (!s->is_stderr()) s->write(syslog_text, syslog_level);
   // Not flush_thread_logs(): logging an event does not make a thread batch.
   if (logs) logs->flush();
 }

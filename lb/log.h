@@ -1,7 +1,7 @@
 #pragma once
 // Log targets: stdout, stderr and RFC 3164 syslog over UDP. Access lines go
 // to a frontend's targets; events (start, warnings, alerts) go to stderr and
-// to the global syslog targets. Thread: any. Lines gather in per-thread
+// to the global targets. Thread: any. Lines gather in per-thread
 // batches until flush_thread_logs(): stdout/stderr batches go to one writer
 // thread with a bounded queue, so a slow reader of a pipe never blocks a
 // worker (lines beyond the bound are dropped and counted); syslog datagrams
@@ -53,6 +53,7 @@ class LogSink {
   void write(std::string_view line, Level level) const;
   bool takes(Level level) const { return static_cast<int>(level) <= target_.level; }
   bool is_syslog() const { return target_.kind == conf::LogTarget::Kind::Syslog; }
+  bool is_stderr() const { return target_.kind == conf::LogTarget::Kind::Stderr; }
 
  private:
   explicit LogSink(conf::LogTarget t) : target_(std::move(t)) {}
@@ -94,14 +95,15 @@ void append_log_header(const LogHeader& h, Level level, int64_t unix_us, int pid
 // The "local" header with the tag "mqlb", at a time in milliseconds.
 std::string syslog_header(int facility, Level level, int64_t unix_ms, int pid);
 
-// Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` that
-// are syslog. Flushes the calling thread's logs: events are never delayed.
-void log_event(Level level, std::string_view text, const LogSinks& syslog_sinks = {});
+// Events: "[WARNING]  (6781) : text" on stderr, and the text to `sinks` but
+// a stderr one (syslog, or stdout with its header). Flushes the calling thread's logs: events are
+// never delayed.
+void log_event(Level level, std::string_view text, const LogSinks& sinks = {});
 // HAProxy words some events differently on stderr (ha_alert) than in syslog
 // (send_log), at another level: "backend 'mqtt' has no server available!" is
 // an ALERT there and "backend mqtt has no server available!" an EMERG here.
 void log_event(Level stderr_level, std::string_view stderr_text, Level syslog_level,
-               std::string_view syslog_text, const LogSinks& syslog_sinks);
+               std::string_view syslog_text, const LogSinks& sinks);
 
 // Flushes the calling thread's logs and what the writer thread still holds,
 // and stops it; call before exit. Bounded (2 s): a stdout nobody reads does

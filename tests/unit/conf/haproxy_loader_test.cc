@@ -247,6 +247,11 @@ TEST_CASE("haproxy loader maps each keyword onto its model field", "[haproxy]") 
          return c.global.log_send_hostname == "" &&
                 c.global.log[0].format == LogTarget::Format::Rfc3164 && frontend(c).log.empty();
        }},
+      {in_global("  log 127.0.0.1 len 65535 format raw local0\n"),
+       [](auto& c) {
+         return c.global.log[0].len == 65535 && c.global.log[0].format == LogTarget::Format::Raw;
+       }},
+      {in_global("  log 127.0.0.1 local0\n"), [](auto& c) { return c.global.log[0].len == 1024; }},
       {in_global("  log-send-hostname edge-1\n"),
        [](auto& c) { return c.global.log_send_hostname == "edge-1"; }},
       {in_global("  log-tag mqtt-lb\n"), [](auto& c) { return c.global.log_tag == "mqtt-lb"; }},
@@ -966,8 +971,13 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
       {in_frontend("  log 127.0.0.1 format\n"), 9, "log : unknown log format ''"},
       {in_frontend("  log-tag\n"), 9, "'log-tag' expects a tag for use in syslog."},
       {in_global("  log-tag a b\n"), 2, "'log-tag' cannot handle unexpected argument 'b'."},
-      {in_global("  log-send-hostname a\n  log-send-hostname b\n"), 3,
-       "'log-send-hostname' already specified. Continuing."},
+      {in_frontend("  log 127.0.0.1 len 79 local0\n"), 9,
+       "log : invalid log length '79', must be between 80 and 65535"},
+      {in_frontend("  log 127.0.0.1 len abc local0\n"), 9,
+       "log : invalid log length 'abc', must be between 80 and 65535"},
+      // HAProxy's order: len before format.
+      {in_frontend("  log 127.0.0.1 format raw len 100 local0\n"), 9,
+       "log : unknown log facility 'len'"},
       {in_frontend("  log 127.0.0.1 local0 foo\n"), 9, "log : unknown optional log level 'foo'"},
       {in_frontend("  log 127.0.0.1:99999 local0\n"), 9, "log : invalid port '99999'"},
       {in_frontend("  log\n"), 9, "log : expects <address> and <facility> or global as arguments"},
@@ -1063,6 +1073,9 @@ TEST_CASE("haproxy loader warns about keywords that do not matter to a TCP balan
        "'hash-type map-based sdbm': mqlb hashes with its own function."},
       {in_frontend("  option httplog\n"), 9,
        "'option httplog' ignored for frontend 'f' as it requires HTTP mode."},
+      // HAProxy alerts, keeps the first and starts.
+      {in_global("  log-send-hostname a\n  log-send-hostname b\n"), 3,
+       "'log-send-hostname' already specified. Continuing."},
       {std::string(kBase) + "  log-tag b\n", 11,
        "backend 'b' : 'log-tag' has no effect in a backend"},
       {in_frontend("  option forwardfor\n"), 9,

@@ -24,7 +24,7 @@ constexpr const char* kRich = R"({
     "maxconn": 20000,
     "hard_stop_after": "2m",
     "log": ["stdout", {"address": "127.0.0.1:5514", "facility": "daemon", "level": "notice"},
-            {"address": "[::1]", "facility": "local7", "level": "debug"}],
+            {"address": "[::1]", "facility": "local7", "level": "debug", "len": 8192}],
     "tune": {"bufsize": 32768, "relay_high_water": 524288}
   },
   "defaults": {
@@ -187,7 +187,7 @@ TEST_CASE("the dump of a rich config holds what the loader resolved", "[json_dum
                         "relay_low_water": 262144})"));
   CHECK(d["global"]["log"][2] ==
         Json::parse(R"({"address": "[::1]:514", "facility": "local7", "level": "debug",
-                        "format": "local"})"));
+                        "format": "local", "len": 8192})"));
 
   const Json& mqtt = d["frontends"][0];
   CHECK(mqtt["maxconn"] == 3000);  // from defaults

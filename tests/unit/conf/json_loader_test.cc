@@ -415,7 +415,7 @@ TEST_CASE("log targets read a format and the global tag and host name", "[json_l
     {"address": "127.0.0.1", "format": "rfc5424"},
     {"address": "stdout", "level": "debug"},
     {"address": "stderr", "format": "short"},
-    {"address": "127.0.0.1:5140"}
+    {"address": "127.0.0.1:5140", "len": 4096}
   ])"));
   doc["global"]["log_tag"] = "mqtt-lb";
   doc["global"]["log_send_hostname"] = "edge-1";
@@ -427,6 +427,8 @@ TEST_CASE("log targets read a format and the global tag and host name", "[json_l
   CHECK(c.global.log[1].format == F::Raw);  // a stream is raw unless told
   CHECK(c.global.log[2].format == F::Short);
   CHECK(c.global.log[3].format == F::Rfc3164);  // HAProxy's default with a host name
+  CHECK(c.global.log[3].len == 4096);
+  CHECK(c.global.log[0].len == 1024);  // HAProxy's default
   CHECK(c.global.log_tag == "mqtt-lb");
   CHECK(c.global.log_send_hostname == "edge-1");
   CHECK(c.frontends[0].log_tag == "from-defaults");
@@ -448,6 +450,8 @@ TEST_CASE("bad log formats tags and host names are refused with their path",
   CHECK(fmt.field == "global.log[0].format");
   CHECK(fmt.message ==
         "unknown format 'json' (one of: local rfc3164 rfc5424 priority short timed iso raw)");
+  Error len = only_error(with(every_section(), "/global/log/0/len", 79));
+  CHECK(len.field == "global.log[0].len");
   Error tag = only_error(with(minimal(), "/global/log_tag", ""));
   CHECK(tag.field == "global.log_tag");
   CHECK(tag.message == "must be a non-empty string, got \"\"");

@@ -598,13 +598,14 @@ conf::LogTarget syslog_target(uint16_t port, int level = 6) {
 }
 
 // The message part of an RFC 3164 datagram from this process, facility
-// local0, or "" when the header is not ours.
+// local0, without the LF that ends it as HAProxy's do; "" when the header is
+// not ours or the LF is missing.
 std::string message_of(const std::string& datagram, Level level = Level::Info) {
   const std::string tag = " mqlb[" + std::to_string(::getpid()) + "]: ";
   const std::string pri = "<" + std::to_string(16 * 8 + static_cast<int>(level)) + ">";
   const auto at = datagram.find(tag);
-  if (datagram.rfind(pri, 0) != 0 || at == std::string::npos) return "";
-  return datagram.substr(at + tag.size());
+  if (datagram.rfind(pri, 0) != 0 || at == std::string::npos || datagram.back() != '\n') return "";
+  return datagram.substr(at + tag.size(), datagram.size() - 1 - at - tag.size());
 }
 
 TEST_CASE("syslog datagrams of a flushing thread leave together at the flush", "[log]") {
@@ -645,11 +646,39 @@ TEST_CASE("a syslog sink sends its tag and the host name it was given", "[log]")
   REQUIRE(got.size() == 2);
   const std::string pid = std::to_string(::getpid());
   CHECK_THAT(got[0], StartsWith("<134>"));
-  CHECK_THAT(got[0], EndsWith(" gw1 edge[" + pid + "]: one"));
+  CHECK_THAT(got[0], EndsWith(" gw1 edge[" + pid + "]: one\n"));
   char host[256] = {};
   REQUIRE(::gethostname(host, sizeof host - 1) == 0);
   CHECK_THAT(got[1], StartsWith("<132>1 "));
-  CHECK_THAT(got[1], EndsWith(" " + std::string(host) + " edge " + pid + " - - two"));
+  CHECK_THAT(got[1], EndsWith(" " + std::string(host) + " edge " + pid + " - - two\n"));
+}
+
+TEST_CASE("a line longer than the target's len is cut there, and the LF kept", "[log]") {
+  UdpReceiver syslog;
+  conf::LogTarget t = syslog_target(syslog.port());
+  t.format = conf::LogTarget::Format::Priority;  // "<134>": 5 bytes
+  t.len = 80;
+  auto sink = open_sink(t);
+  conf::LogTarget s = stream_target(conf::LogTarget::Kind::Stderr);
+  s.len = 80;
+  auto stream = open_sink(s);
+  CapturedFd err(2);
+  const std::string text(100, 'x');
+  std::string streamed;
+  std::thread([&] {
+    sink->write(text, Level::Info);
+    sink->write("short", Level::Info);
+    stream->write(text, Level::Info);
+    streamed = err.pipe().read(80);
+  }).join();
+  err.restore();
+  // A datagram: header and text cut to 80 bytes, then the LF (HAProxy's
+  // __do_send_log); a stream's 80 bytes hold its LF (fd_write_frag_line).
+  std::vector<std::string> got = syslog.available();
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == "<134>" + std::string(75, 'x') + "\n");
+  CHECK(got[1] == "<134>short\n");
+  CHECK(streamed == std::string(79, 'x') + "\n");
 }
 
 TEST_CASE("thirty-two syslog datagrams leave without waiting for the flush", "[log]") {
@@ -723,6 +752,24 @@ TEST_CASE("events go to the syslog sinks with their level", "[log]") {
   const auto seen = syslog.available();
   REQUIRE(seen.size() == 1);
   CHECK(message_of(seen[0], Level::Alert) == "broken");
+}
+
+TEST_CASE("events go to a stdout target with its header, and not twice to stderr", "[log]") {
+  use_utc();
+  conf::LogTarget out = stream_target(conf::LogTarget::Kind::Stdout);
+  out.format = conf::LogTarget::Format::Short;
+  std::shared_ptr<LogSink> stdout_sink = open_sink(out);
+  std::shared_ptr<LogSink> stderr_sink = open_sink(stream_target(conf::LogTarget::Kind::Stderr));
+  CapturedFd o(1);
+  CapturedFd e(2);
+  std::thread([&] { log_event(Level::Warning, "careful", {stdout_sink, stderr_sink}); }).join();
+  drain_writer();
+  const std::string on_stdout = o.pipe().available();
+  const std::string on_stderr = e.pipe().available();
+  e.restore();
+  o.restore();
+  CHECK(on_stdout == "<4>careful\n");
+  CHECK(on_stderr == "[WARNING]  (" + std::to_string(::getpid()) + ") : careful\n");
 }
 
 }  // namespace
