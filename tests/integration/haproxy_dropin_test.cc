@@ -23,6 +23,7 @@
 #include "support/temp_dir.h"
 #include "support/tls.h"
 #include "support/wait.h"
+#include "tests/data/operators_cfg.h"
 
 using namespace mqlb::test;
 using namespace mqlb::test::odd_even;
@@ -30,55 +31,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The operators' files from the field (shared/examples), verbatim.
-constexpr char kProduction[] =
-    R"(# The operators' production file on pellbroker1 (TLS termination on 8883),
-# as they run it with HAProxy today. mqlb must run it unchanged.
-defaults
-  mode                tcp
-#  log                 global
-  log                 127.0.0.1 local0
-  option              tcplog
-  maxconn             5000
-  timeout connect     5000
-  timeout client      50000
-  timeout server      50000
+constexpr const char* kProduction = mqlb::test::kOperatorsProduction;
 
-frontend mqtt
-  bind 192.168.34.239:8883 ssl crt /etc/haproxy/haproxy.pem
-  default_backend mqtt
-
-backend mqtt
-  mode tcp
-  balance roundrobin
-  server 192.168.34.240 192.168.34.240:1883 check
-  server 192.168.34.241 192.168.34.241:1883 check
-)";
-
-constexpr char kLab[] =
-    R"(# The operators' lab file (plain MQTT on 1883, servers by host name).
-defaults
-    mode                tcp
-    # log                global
-    log 127.0.0.1 local0
-    option              tcplog
-    timeout connect     5000
-    timeout client      50000
-    timeout server      50000
-
-#-----
-# main frontend which proxys to the backends
-#-----
-frontend mqtt
-    bind 0.0.0.0:1883
-    default_backend    mqtt
-
-backend mqtt
-    mode tcp
-    balance             roundrobin
-    server slave01 slave01.mydomain:1883 check
-    server slave02 slave02.mydomain:1883 check
-)";
+constexpr const char* kLab = mqlb::test::kOperatorsLab;
 
 constexpr int kMessages = 1000;
 // local0 (16) * 8 + info (6): HAProxy's priority for a tcplog line.

@@ -21,6 +21,7 @@
 #include "support/mqlb.h"
 #include "support/net.h"
 #include "support/process.h"
+#include "support/publishers.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -49,10 +50,6 @@ std::map<uint16_t, std::vector<int>> acks_by_port(const std::string& out) {
   return acks;
 }
 
-size_t acked_total(const std::string& out) {
-  return static_cast<size_t>(count(out, "\nacked ") + (out.rfind("acked ", 0) == 0 ? 1 : 0));
-}
-
 }  // namespace
 
 TEST_CASE("a broker killed under QoS 1 load: publishers move to the other and finish",
@@ -66,22 +63,8 @@ TEST_CASE("a broker killed under QoS 1 load: publishers move to the other and fi
   config["backends"][0]["redispatch"] = true;
   Mqlb lb(dir, config);
 
-  std::vector<std::unique_ptr<Process>> publishers;
-  for (int i = 0; i < kPublishers; ++i) {
-    const std::string id = "device-" + std::to_string(i);
-    publishers.push_back(std::make_unique<Process>(
-        dir, id,
-        std::vector<std::string>{MQLB_TEST_PUBLISHER, "--port", std::to_string(lb.port()), "--id",
-                                 id, "--count", std::to_string(kPerPublisher), "--payload", "100",
-                                 "--window", "10", "--deadline", "120"}));
-  }
-  auto acked_so_far = [&] {
-    size_t n = 0;
-    for (const auto& p : publishers)
-      n += acked_total(p->stdout_text());
-    return n;
-  };
-  REQUIRE(wait_until([&] { return acked_so_far() >= kPublishers * kPerPublisher / 3; },
+  Publishers publishers(dir, lb.port(), kPublishers, kPerPublisher, 120);
+  REQUIRE(wait_until([&] { return publishers.acked() >= kPublishers * kPerPublisher / 3; },
                      Millis(60000), Millis(5)));
   b1.kill();
 
@@ -107,7 +90,7 @@ TEST_CASE("a broker killed under QoS 1 load: publishers move to the other and fi
   std::set<std::string> acked_by_b2, acked_by_b1;
   int lost_connections = 0;
   for (int i = 0; i < kPublishers; ++i) {
-    const std::string out = publishers[i]->stdout_text();
+    const std::string out = publishers[i].stdout_text();
     lost_connections += static_cast<int>(count(out, "lost "));
     for (const auto& [port, seqs] : acks_by_port(out)) {
       INFO("publisher " << i << " connection from port " << port);

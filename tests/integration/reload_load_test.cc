@@ -24,6 +24,7 @@
 #include "support/mqtt.h"
 #include "support/net.h"
 #include "support/process.h"
+#include "support/publishers.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -77,10 +78,6 @@ std::vector<uint16_t> connected_ports(const std::string& out) {
   return ports;
 }
 
-size_t acked_total(const std::string& out) {
-  return static_cast<size_t>(count(out, "\nacked ") + (out.rfind("acked ", 0) == 0 ? 1 : 0));
-}
-
 size_t reload_results(const Mqlb& lb) {
   const std::string err = lb.stderr_text();
   return count(err, "reload: backend") + count(err, "reload failed");
@@ -129,21 +126,8 @@ TEST_CASE("a server added by a reload under QoS 1 load takes new connections and
   Mqlb lb(dir, config);
 
   const auto started = Clock::now();
-  std::vector<std::unique_ptr<Process>> publishers;
-  for (int i = 0; i < kPublishers; ++i) {
-    const std::string id = "device-" + std::to_string(i);
-    publishers.push_back(std::make_unique<Process>(
-        dir, id,
-        std::vector<std::string>{MQLB_TEST_PUBLISHER, "--port", std::to_string(lb.port()), "--id",
-                                 id, "--count", std::to_string(kPerPublisher), "--payload", "100",
-                                 "--window", "10", "--deadline", "200"}));
-  }
-  auto acked_so_far = [&] {
-    size_t n = 0;
-    for (const auto& p : publishers)
-      n += acked_total(p->stdout_text());
-    return n;
-  };
+  Publishers publishers(dir, lb.port(), kPublishers, kPerPublisher, 200);
+  auto acked_so_far = [&] { return publishers.acked(); };
   REQUIRE(wait_until([&] { return acked_so_far() >= kTotal / 3; }, Millis(120000), Millis(5)));
 
   // b3 joins the backend.
@@ -211,9 +195,9 @@ TEST_CASE("a server added by a reload under QoS 1 load takes new connections and
     const std::vector<AccessLine> lines = lb.access_lines();
     bool any_running = false;
     for (int i = 0; i < kPublishers; ++i) {
-      const bool running = publishers[i]->running();
+      const bool running = publishers[i].running();
       any_running = any_running || running;
-      const std::string out = publishers[i]->stdout_text();
+      const std::string out = publishers[i].stdout_text();
       const size_t acked = acked_total(out);
       if (acked == static_cast<size_t>(kPerPublisher)) continue;
       for (const auto& line : lines)
@@ -242,7 +226,7 @@ TEST_CASE("a server added by a reload under QoS 1 load takes new connections and
   std::vector<PublisherOutput> outputs;
   int reconnects = 0, lost = 0;
   for (int i = 0; i < kPublishers; ++i) {
-    outputs.push_back(parse_publisher(publishers[i]->stdout_text()));
+    outputs.push_back(parse_publisher(publishers[i].stdout_text()));
     const PublisherOutput& o = outputs.back();
     INFO("device-" << i << ": " << o.connected.size() << " connections, " << o.lost << " lost, "
                    << o.acked.size() << " acked");
