@@ -1,22 +1,23 @@
-// The status page in a real headless Chromium: every server shows with its
-// state once the page's script has read the API, a broker that dies turns
-// its row DOWN, a drained server shows DRAIN; a screenshot is kept. And
-// HAProxy's `;csv` at a stats section's uri, behind its `stats auth`.
-#include <signal.h>
-
+// The status page in a real headless Chromium, driven through the DevTools
+// protocol: a page loaded once shows every server's state once its script
+// has read the API, and turns a killed broker's row DOWN at its next refresh
+// (the same document, not a reload); a user's click on a drain button drains
+// that server, as the API and where new sessions land show. A screenshot is
+// kept. And HAProxy's `;csv` at a stats section's uri, behind its `stats auth`.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <map>
-#include <regex>
 #include <string>
 
 #include "support/broker.h"
+#include "support/cdp.h"
 #include "support/health.h"
 #include "support/http.h"
 #include "support/mqlb.h"
 #include "support/net.h"
-#include "support/process.h"
 #include "support/scripted_server.h"
+#include "support/sessions.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -25,35 +26,67 @@ using Json = nlohmann::json;
 
 namespace {
 
-std::vector<std::string> chromium(TempDir& dir, const std::string& what, const std::string& url) {
-  return {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-          "--user-data-dir=" + (dir.path() / "chromium").string(),
-          // Long enough for the page's first read of the API.
-          "--virtual-time-budget=3000", "--window-size=1200,520", what, url};
+// The page's own period when no `stats refresh` is set (a JSON admin bind).
+constexpr long kRefreshMs = 5000;
+// Safety bound on anything the page is waited for: generous, since only a
+// failing test waits for all of it.
+constexpr Millis kPageBound{30000};
+
+std::string page_url(uint16_t api) {
+  return "http://127.0.0.1:" + std::to_string(api) + "/";
 }
 
-// Server name -> the state its row shows, from the DOM after the script ran.
-std::map<std::string, std::string> rows(TempDir& dir, uint16_t port) {
-  const RunResult r = run(
-      dir, "chromium",
-      chromium(dir, "--dump-dom", "http://127.0.0.1:" + std::to_string(port) + "/"), Millis(60000));
-  REQUIRE(r.exit_code == 0);
-  std::map<std::string, std::string> out;
-  const std::regex row(R"re(<tr class="([A-Z]+)" data-server="([^"]+)">)re");
-  for (auto it = std::sregex_iterator(r.stdout_text.begin(), r.stdout_text.end(), row);
-       it != std::sregex_iterator(); ++it) {
-    const std::string state = (*it)[1], server = (*it)[2];
-    // The state cell says the same as the row's class.
-    CHECK(r.stdout_text.find("<td class=\"state\">" + state + "</td>", it->position()) !=
-          std::string::npos);
-    out[server] = state;
-  }
-  return out;
+// What the live page shows: server name -> the state its row shows (its
+// class, which colours it, and its state cell must agree, else the row
+// reads "class X, cell Y"), when its last refresh started (the page's
+// Date.now()), and its error line.
+struct Shown {
+  std::map<std::string, std::string> rows;
+  long long refreshed = 0;
+  std::string error;
+};
+
+Shown shown(Chromium& page) {
+  const Json j = page.evaluate(R"js(({
+    rows: Object.fromEntries([...document.querySelectorAll(
+        '[data-backend="mqtt"] tr[data-server]')].map(tr => {
+      const cell = tr.querySelector("td.state").textContent;
+      return [tr.dataset.server,
+              cell === tr.className ? cell : "class " + tr.className + ", cell " + cell];
+    })),
+    refreshed: Number(document.body.dataset.refreshed || 0),
+    error: document.getElementById("error").textContent,
+  }))js");
+  return {j.at("rows").get<std::map<std::string, std::string>>(), j.at("refreshed"), j.at("error")};
+}
+
+std::map<std::string, std::string> rows(Chromium& page) {
+  return shown(page).rows;
+}
+
+long long wall_ms() {
+  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Json server(uint16_t api, const std::string& name) {
+  return http_get(api, "/api/v1/backends/mqtt/servers/" + name).json();
+}
+
+// The page as an operator sees it, kept beside the test binary
+// (build/*/tests/artefacts/), whatever directory the test runs in.
+std::filesystem::path artefact(const std::string& name) {
+  const auto artefacts =
+      std::filesystem::read_symlink("/proc/self/exe").parent_path() / "artefacts";
+  std::filesystem::create_directories(artefacts);
+  const auto path = artefacts / name;
+  std::filesystem::remove(path);
+  return path;
 }
 
 }  // namespace
 
-TEST_CASE("the status page in Chromium shows each server's state, and a dead broker as DOWN",
+TEST_CASE("a status page loaded once turns a killed broker's row DOWN at its next refresh",
           "[integration][status-page]") {
   TempDir dir;
   Broker broker1(dir), broker2(dir);
@@ -61,32 +94,107 @@ TEST_CASE("the status page in Chromium shows each server's state, and a dead bro
   const uint16_t api = free_port();
   config["global"]["admin"] = {{"bind", "127.0.0.1:" + std::to_string(api)}};
   Mqlb lb(dir, config);
+  Chromium page(dir);
+  page.navigate(page_url(api));
+  // A mark on this document: a reload, or another page, would not have it.
+  page.evaluate("window.loadedOnce = true");
   REQUIRE(wait_until(
       [&] {
-        return rows(dir, api) == std::map<std::string, std::string>{{"b1", "UP"}, {"b2", "UP"}};
+        return rows(page) == std::map<std::string, std::string>{{"b1", "UP"}, {"b2", "UP"}};
       },
-      Millis(20000), Millis(200)));
+      kPageBound, Millis(100)));
+  CHECK(shown(page).error.empty());
 
-  // The page as an operator sees it, kept beside the test binary
-  // (build/*/tests/artefacts/), whatever directory the test runs in.
-  const auto artefacts =
-      std::filesystem::read_symlink("/proc/self/exe").parent_path() / "artefacts";
-  std::filesystem::create_directories(artefacts);
-  const auto shot = artefacts / "status-page.png";
-  std::filesystem::remove(shot);
-  REQUIRE(run(dir, "chromium-shot",
-              chromium(dir, "--screenshot=" + shot.string(),
-                       "http://127.0.0.1:" + std::to_string(api) + "/"),
-              Millis(60000))
-              .exit_code == 0);
+  const auto shot = artefact("status-page.png");
+  page.screenshot(shot);
   CHECK(std::filesystem::file_size(shot) > 10000);
 
   broker2.kill();
-  REQUIRE(wait_for_event(lb, "Server mqtt/b2 is DOWN", Millis(10000)));
-  CHECK(rows(dir, api) == std::map<std::string, std::string>{{"b1", "UP"}, {"b2", "DOWN"}});
-  REQUIRE(http(api, "PATCH", "/api/v1/backends/mqtt/servers/b1", R"({"admin_state": "drain"})")
-              .status == 200);
-  CHECK(rows(dir, api) == std::map<std::string, std::string>{{"b1", "DRAIN"}, {"b2", "DOWN"}});
+  REQUIRE(wait_for_event(lb, health_expect::down("mqtt/b2"), Millis(10000)));
+  REQUIRE(wait_until([&] { return server(api, "b2")["state"] == "DOWN"; }, Millis(5000)));
+  // From here every read of the API says DOWN, so a refresh that starts
+  // later must show it: the first one does, within one period.
+  const long long api_down = wall_ms();
+  const auto since = Clock::now();
+  long long stale_refresh = 0;  // a refresh started after api_down that still showed b2 UP
+  Shown last;
+  const bool turned = wait_until(
+      [&] {
+        last = shown(page);
+        if (last.rows["b2"] != "DOWN" && last.refreshed > api_down) stale_refresh = last.refreshed;
+        return last.rows["b2"] == "DOWN";
+      },
+      kPageBound, Millis(50));
+  const long shown_after = elapsed_ms(since);
+  REQUIRE(turned);
+  CHECK(stale_refresh == 0);
+  CHECK(last.rows == std::map<std::string, std::string>{{"b1", "UP"}, {"b2", "DOWN"}});
+  // One period, and as much again for a slow refresh on a loaded machine.
+  CHECK(shown_after < 2 * kRefreshMs);
+  CHECK(page.evaluate("window.loadedOnce === true") == true);
+  CHECK(last.error.empty());
+}
+
+TEST_CASE(
+    "clicking a server's drain button on the status page drains it and new sessions go to "
+    "the others",
+    "[integration][status-page]") {
+  TempDir dir;
+  ScriptedServer b1(scripts::echo()), b2(scripts::echo());
+  const uint16_t api = free_port();
+  Json config = basic_config(free_port(), {{"b1", b1.port()}, {"b2", b2.port()}});
+  // On loopback with no token: the API takes changes from the page.
+  config["global"]["admin"] = {{"bind", "127.0.0.1:" + std::to_string(api)}};
+  Mqlb lb(dir, config);
+  CHECK(echoed_sessions_per_server(lb, 4) == std::map<std::string, int>{{"b1", 2}, {"b2", 2}});
+
+  Chromium page(dir);
+  page.navigate(page_url(api));
+  REQUIRE(wait_until(
+      [&] {
+        return rows(page) == std::map<std::string, std::string>{{"b1", "UP"}, {"b2", "UP"}};
+      },
+      kPageBound, Millis(100)));
+  // Every click the page receives, as its handlers see it.
+  page.evaluate(R"js(window.clicks = [];
+    document.addEventListener("click", e => clicks.push({
+      trusted: e.isTrusted, server: e.target.closest("tr")?.dataset.server || "",
+      state: e.target.dataset.state || ""}), true))js");
+
+  // Each refresh rebuilds the rows: the click goes in just after one, so that
+  // the button pressed is the button released.
+  const long long before = shown(page).refreshed;
+  REQUIRE(wait_until([&] { return shown(page).refreshed != before; }, kPageBound, Millis(20)));
+  const Json at = page.evaluate(R"js((() => {
+    const button = document.querySelector(
+        '[data-backend="mqtt"] tr[data-server="b1"] button[data-state="drain"]');
+    button.scrollIntoView({block: "center", inline: "center"});
+    const box = button.getBoundingClientRect();
+    const x = box.left + box.width / 2, y = box.top + box.height / 2;
+    // What a user's pointer would hit there: the button, not something over it.
+    return {x, y, hit: document.elementFromPoint(x, y) === button};
+  })())js");
+  REQUIRE(at.at("hit") == true);
+  page.click_at(at.at("x"), at.at("y"));
+  REQUIRE(wait_until([&] { return page.evaluate("clicks.length") != 0; }, kPageBound, Millis(20)));
+  CHECK(page.evaluate("clicks") ==
+        Json::parse(R"([{"trusted": true, "server": "b1", "state": "drain"}])"));
+
+  // The page's PATCH reached the API...
+  REQUIRE(wait_until([&] { return server(api, "b1")["admin_state"] == "drain"; }, kPageBound,
+                     Millis(50)));
+  CHECK(server(api, "b1")["state"] == "DRAIN");
+  CHECK(server(api, "b2")["admin_state"] == "ready");
+  CHECK(lb.stderr_text().find("admin: set server mqtt/b1: state drain") != std::string::npos);
+  // ...the page shows it at the refresh it starts after the change...
+  CHECK(wait_until(
+      [&] {
+        return rows(page) == std::map<std::string, std::string>{{"b1", "DRAIN"}, {"b2", "UP"}};
+      },
+      kPageBound, Millis(50)));
+  CHECK(shown(page).error.empty());
+  // ...and new sessions no longer land on b1.
+  CHECK(echoed_sessions_per_server(lb, 4) == std::map<std::string, int>{{"b2", 4}});
 }
 
 TEST_CASE("a stats section serves the status page at its uri and HAProxy's CSV after it",

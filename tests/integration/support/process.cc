@@ -51,7 +51,7 @@ std::string describe(const std::vector<std::string>& argv) {
 }  // namespace
 
 Process::Process(const std::vector<std::string>& argv, const std::filesystem::path& stdout_path,
-                 const std::filesystem::path& stderr_path)
+                 const std::filesystem::path& stderr_path, const std::vector<int>& child_fds)
     : stdout_path_(stdout_path), stderr_path_(stderr_path) {
   // Everything the child needs is prepared here: between fork and exec it
   // may only make async-signal-safe calls.
@@ -61,6 +61,9 @@ Process::Process(const std::vector<std::string>& argv, const std::filesystem::pa
     args.push_back(const_cast<char*>(arg.c_str()));
   }
   args.push_back(nullptr);
+  const int first_child_fd = 3;
+  const int child_fd_count = static_cast<int>(child_fds.size());
+  std::vector<int> moved(child_fds.size());  // filled in the child, not allocated there
   const int out = open_output(stdout_path);
   int err = -1;
   int status_pipe[2];
@@ -86,11 +89,27 @@ Process::Process(const std::vector<std::string>& argv, const std::filesystem::pa
     ::dup2(devnull, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    // The status pipe and child_fds are first moved above 3..3+n-1, so that
+    // none of them is overwritten by another's target before it is moved;
+    // dup2 gives the targets without FD_CLOEXEC.
+    const int above = first_child_fd + child_fd_count;
+    const int status_fd = ::fcntl(status_pipe[1], F_DUPFD_CLOEXEC, above);
+    const auto fail = [status_fd] {
+      const int error = errno;
+      ::write(status_fd, &error, sizeof error);
+      ::_exit(127);
+    };
+    if (status_fd < 0) ::_exit(127);
+    for (int i = 0; i < child_fd_count; ++i) {
+      moved[i] = ::fcntl(child_fds[i], F_DUPFD_CLOEXEC, above);
+      if (moved[i] < 0) fail();
+    }
     ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);  // nothing of ours leaks into the child
+    for (int i = 0; i < child_fd_count; ++i) {
+      if (::dup2(moved[i], first_child_fd + i) < 0) fail();
+    }
     ::execve(file.c_str(), args.data(), environ);
-    const int error = errno;
-    ::write(status_pipe[1], &error, sizeof error);
-    ::_exit(127);
+    fail();
   }
   const int fork_error = errno;
   ::close(out);
@@ -112,8 +131,9 @@ Process::Process(const std::vector<std::string>& argv, const std::filesystem::pa
   }
 }
 
-Process::Process(TempDir& dir, const std::string& name, const std::vector<std::string>& argv)
-    : Process(argv, dir.unique(name + ".stdout"), dir.unique(name + ".stderr")) {}
+Process::Process(TempDir& dir, const std::string& name, const std::vector<std::string>& argv,
+                 const std::vector<int>& child_fds)
+    : Process(argv, dir.unique(name + ".stdout"), dir.unique(name + ".stderr"), child_fds) {}
 
 Process::~Process() {
   kill();

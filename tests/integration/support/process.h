@@ -23,10 +23,14 @@ class Process {
 
   // Runs argv (argv[0] looked up in PATH unless it contains '/'), writing its
   // output to the two files (truncated). Throws when it cannot be executed.
+  // `child_fds` are descriptors of ours the child gets as 3, 4, ... (e.g.
+  // the ends of pipes for Chromium's --remote-debugging-pipe); the caller
+  // still owns and closes them. No other descriptor of ours leaks into it.
   Process(const std::vector<std::string>& argv, const std::filesystem::path& stdout_path,
-          const std::filesystem::path& stderr_path);
+          const std::filesystem::path& stderr_path, const std::vector<int>& child_fds = {});
   // Same, with output files `name`.stdout and `name`.stderr in `dir`.
-  Process(TempDir& dir, const std::string& name, const std::vector<std::string>& argv);
+  Process(TempDir& dir, const std::string& name, const std::vector<std::string>& argv,
+          const std::vector<int>& child_fds = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
