@@ -67,6 +67,56 @@ int state_change_level(bool up, bool was_stopping_or_draining) {
   return was_stopping_or_draining ? kLogNotice : kLogAlert;
 }
 
+namespace {
+
+// srv_append_status's tail with no check: what is left, or what is online.
+void append_servers_left(std::string& out, const AdminChange& c, bool stopped) {
+  out += ". " + std::to_string(c.active_servers) + " active and " +
+         std::to_string(c.backup_servers) +
+         (stopped ? " backup servers left." : " backup servers online.");
+  if (c.backup_servers > 0 && c.active_servers == 0) out += " Running on backup.";
+  if (stopped)
+    out += " " + std::to_string(c.sessions_active) + " sessions active, 0 requeued, " +
+           std::to_string(c.queued) + " remaining in queue.";
+  else
+    out += " 0 sessions requeued, " + std::to_string(c.queued) + " total in queue.";
+}
+
+}  // namespace
+
+std::vector<EventLine> format_admin_change(const AdminChange& c) {
+  std::vector<EventLine> out;
+  if (c.from == c.to) return out;
+  std::string head = c.backup ? "Backup Server " : "Server ";
+  head += c.backend;
+  head += '/';
+  head += c.server;
+  const char* health = c.up ? "UP" : "DOWN";
+  if (c.to == AdminLevel::Maint) {
+    if (!c.up) return {{kLogNotice, head + " was DOWN and now enters maintenance."}};
+    std::string text = head + " is going DOWN for maintenance";
+    append_servers_left(text, c, true);
+    // "we don't send an alert if the server was previously paused"
+    return {{c.from == AdminLevel::Drain ? kLogNotice : kLogAlert, std::move(text)}};
+  }
+  if (c.from == AdminLevel::Maint) {
+    out.push_back({kLogNotice, head + " is " + health +
+                                   (c.to == AdminLevel::Drain ? "/DRAIN" : "/READY") +
+                                   " (leaving forced maintenance)."});
+    // HAProxy's `set server ... state drain` from maintenance sets FDRAIN
+    // first, then clears FMAINT: it also says the drain stays.
+    if (c.to == AdminLevel::Drain)
+      out.push_back({kLogNotice, head + " remains in forced drain mode."});
+    return out;
+  }
+  if (c.to == AdminLevel::Drain) {
+    std::string text = head + " enters drain state";
+    append_servers_left(text, c, !c.up);
+    return {{kLogNotice, std::move(text)}};
+  }
+  return {{kLogNotice, head + " is " + health + " (leaving forced drain)."}};
+}
+
 std::string format_no_server(std::string_view backend, std::string_view proxy_type, bool quoted) {
   std::string out(proxy_type);
   out += quoted ? " '" : " ";

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "health/hysteresis.h"
 #include "health/status.h"
@@ -15,9 +16,10 @@
 namespace mqlb::health {
 
 // syslog(3) levels HAProxy sends these lines at.
-inline constexpr int kLogEmerg = 0;   // "has no server available!"
-inline constexpr int kLogAlert = 1;   // a server DOWN
-inline constexpr int kLogNotice = 5;  // UP; DOWN after stopping/drain; health check lines
+inline constexpr int kLogEmerg = 0;    // "has no server available!"
+inline constexpr int kLogAlert = 1;    // a server DOWN
+inline constexpr int kLogWarning = 4;  // on stderr, where HAProxy ha_warning()s every state line
+inline constexpr int kLogNotice = 5;   // UP; DOWN after stopping/drain; health check lines
 
 struct StateChange {
   std::string_view backend, server;
@@ -41,6 +43,33 @@ struct StateChange {
 std::string format_state_change(const StateChange& c);
 // kLogAlert for DOWN unless the server was stopping or draining (kLogNotice); UP: kLogNotice.
 int state_change_level(bool up, bool was_stopping_or_draining);
+
+// An admin state set at run time (`set server b/s state maint|drain|ready`,
+// `disable|enable server`, the API's admin_state), as HAProxy 2.6's
+// srv_update_status words it for its forced (FMAINT, FDRAIN) flags.
+enum class AdminLevel { Ready, Drain, Maint };
+struct AdminChange {
+  std::string_view backend, server;
+  bool backup = false;
+  AdminLevel from = AdminLevel::Ready, to = AdminLevel::Ready;
+  bool up = true;  // the server's health, as its checks (or their absence) say
+  // After the change: usable active and backup servers of the backend.
+  uint32_t active_servers = 0, backup_servers = 0;
+  uint32_t sessions_active = 0;  // still on the server
+  uint32_t queued = 0;           // in its queue
+};
+struct EventLine {
+  int level;  // syslog level; stderr always shows HAProxy's [WARNING]
+  std::string text;
+};
+// The lines HAProxy sends for the change, in order, e.g. "Server mqtt/b1 is
+// going DOWN for maintenance. 0 active and 0 backup servers left. 0 sessions
+// active, 0 requeued, 0 remaining in queue." (kLogAlert; kLogNotice from
+// drain), "Server mqtt/b1 is UP/READY (leaving forced maintenance).",
+// "Server mqtt/b1 enters drain state. ...", "Server mqtt/b1 is UP (leaving
+// forced drain)." (kLogNotice). None when nothing changed. The caller adds
+// format_no_server when the change left the backend without a usable server.
+std::vector<EventLine> format_admin_change(const AdminChange& c);
 
 // "backend mqtt has no server available!" (kLogEmerg, to syslog). `proxy_type`
 // is HAProxy's proxy_type_str: "backend", or "proxy" for a listen section.

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "health/state_log.h"
 #include "lb/access_log.h"
 #include "lb/admin/http_server.h"
 #include "lb/admin/socket_server.h"
@@ -87,6 +88,75 @@ std::string describe(const admin::Change& change) {
         }
       },
       change);
+}
+
+health::AdminLevel admin_level(AdminState a) {
+  switch (a) {
+    case AdminState::Ready:
+      return health::AdminLevel::Ready;
+    case AdminState::Drain:
+      return health::AdminLevel::Drain;
+    case AdminState::Maint:
+      break;
+  }
+  return health::AdminLevel::Maint;
+}
+
+// The admin state of every server of a snapshot, and how many servers
+// each backend can use.
+struct AdminSnapshot {
+  std::map<const ServerState*, AdminState> admin;
+  std::map<std::string, uint32_t> usable;
+};
+
+AdminSnapshot admin_snapshot(const Runtime& rt) {
+  AdminSnapshot snap;
+  for (const auto& b : rt.backends) {
+    uint32_t& usable = snap.usable[b->conf.name];
+    for (const auto& s : b->servers) {
+      snap.admin[s->state.get()] = s->state->admin();
+      if (s->state->usable()) ++usable;
+    }
+  }
+  return snap;
+}
+
+Level level_of(int syslog_level) {
+  return static_cast<Level>(syslog_level);  // Level follows syslog's order
+}
+
+// HAProxy's lines for the admin states an admin change moved (src/server.c
+// srv_update_status): "Server mqtt/b1 is going DOWN for maintenance. ...",
+// then "backend mqtt has no server available!" when it took the last one.
+void log_admin_changes(const AdminSnapshot& before, const Runtime& rt) {
+  for (const auto& b : rt.backends) {
+    health::AdminChange c;
+    c.backend = b->conf.name;
+    for (const auto& s : b->servers)
+      if (s->state->usable()) ++(s->conf.backup ? c.backup_servers : c.active_servers);
+    bool changed = false;
+    for (const auto& s : b->servers) {
+      const auto was = before.admin.find(s->state.get());
+      if (was == before.admin.end() || was->second == s->state->admin()) continue;
+      changed = true;
+      c.server = s->conf.name;
+      c.backup = s->conf.backup;
+      c.from = admin_level(was->second);
+      c.to = admin_level(s->state->admin());
+      c.up = s->state->health() == Health::Up;
+      c.sessions_active = s->state->active.get();
+      c.queued = static_cast<uint32_t>(s->state->queue.size());
+      for (const auto& line : health::format_admin_change(c))
+        log_event(level_of(health::kLogWarning), line.text, level_of(line.level), line.text,
+                  rt.event_log);
+    }
+    const auto usable_before = before.usable.find(b->conf.name);
+    if (changed && usable_before != before.usable.end() && usable_before->second > 0 &&
+        c.active_servers == 0 && c.backup_servers == 0)
+      log_event(level_of(health::kLogAlert),
+                health::format_no_server(b->conf.name, "backend", true),
+                level_of(health::kLogEmerg), health::format_no_server(b->conf.name), rt.event_log);
+  }
 }
 
 // Replaces `path` with `text` so that a crash leaves the old file or the
@@ -274,6 +344,7 @@ admin::Outcome Control::change(const admin::Change& c) {
   if (!outcome.ok()) return outcome;
   std::vector<std::string> notes;
   const conf::Config config = admin::apply(files_, next, notes);
+  const AdminSnapshot before = admin_snapshot(*runtime_);
   std::vector<std::string> errors = install(config, "admin: " + describe(c));
   if (!errors.empty()) {
     std::string all;
@@ -282,6 +353,7 @@ admin::Outcome Control::change(const admin::Change& c) {
     log_event(Level::Warning, "admin: " + describe(c) + " refused: " + all, runtime_->event_log);
     return admin::Outcome::bad({}, all);
   }
+  log_admin_changes(before, *runtime_);
   overrides_ = std::move(next);
   persist_overrides();
   return outcome;

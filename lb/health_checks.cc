@@ -384,6 +384,9 @@ struct HealthChecks::Checker {
 
   void went_down(const health::CheckResult& result) {
     ServerState& st = *server->state;
+    // HAProxy says "has no server available!" only when this one was the
+    // last usable server (set_backend_down after prev_srv_count).
+    const bool was_usable = st.usable();
     st.set_health(Health::Down);
     uv_timer_stop(&slowstart_timer);
     // Its own waiters (source picks) go to the backend's queue, or end.
@@ -394,9 +397,10 @@ struct HealthChecks::Checker {
     change.sessions_active = st.active.get();
     change.requeued = backend->conf.redispatch ? requeued : 0;
     change.queued = st.queue.size();
-    log_event(level_of(health::state_change_level(false, false)),
-              health::format_state_change(change), runtime->event_log);
-    if (change.active_servers == 0 && change.backup_servers == 0)
+    // HAProxy ha_warning()s the line on stderr and sends it at ALERT
+    // (NOTICE when the server was draining) to syslog.
+    log_state_change(change, st.admin());
+    if (was_usable && change.active_servers == 0 && change.backup_servers == 0)
       log_event(level_of(health::kLogAlert),
                 health::format_no_server(backend->conf.name, "backend", true),
                 level_of(health::kLogEmerg), health::format_no_server(backend->conf.name),
@@ -421,13 +425,32 @@ struct HealthChecks::Checker {
     health::StateChange change = state_change(true, result);
     change.requeued = waiting - std::min(waiting, backend->state->queued());
     change.queued = st.queue.size();
-    log_event(level_of(health::state_change_level(true, false)),
-              health::format_state_change(change), runtime->event_log);
+    log_state_change(change, st.admin());
     if (check->shutdown_backup_sessions_on_up && !server->conf.backup)
       for (const auto& s : backend->servers)
         if (s->conf.backup)
           for (const auto& w : owner.workers_)
             w->post(Worker::ShutdownSessions{s->state, Termination::ActiveUpData});
+  }
+
+  // The UP or DOWN line: [WARNING] on stderr as HAProxy's ha_warning, at
+  // its syslog level to the targets. In maintenance HAProxy's checks are
+  // paused and say nothing; mqlb's go on (leaving maintenance then tells
+  // the true state) but say nothing either. While draining, HAProxy's
+  // srv_update_status adds that the drain stays.
+  void log_state_change(const health::StateChange& change, AdminState admin) const {
+    if (admin == AdminState::Maint) return;
+    const std::string text = health::format_state_change(change);
+    log_event(level_of(health::kLogWarning), text,
+              level_of(health::state_change_level(change.up, admin == AdminState::Drain)), text,
+              runtime->event_log);
+    if (admin == AdminState::Drain) {
+      const std::string drain = std::string(change.backup ? "Backup Server " : "Server ") +
+                                std::string(change.backend) + "/" + std::string(change.server) +
+                                " remains in forced drain mode.";
+      log_event(level_of(health::kLogWarning), drain, level_of(health::kLogNotice), drain,
+                runtime->event_log);
+    }
   }
 
   // HAProxy ramps the weight only for the dynamic algorithms.

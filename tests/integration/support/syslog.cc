@@ -22,6 +22,39 @@ const std::vector<SyslogLine>& SyslogReceiver::lines() {
   return lines_;
 }
 
+std::string header_shape(const SyslogLine& line) {
+  static const std::regex kHeader(
+      R"(^(<\d+>)[A-Z][a-z]{2} [ 1-3]\d \d{2}:\d{2}:\d{2} ([^\[\s]+)(\[\d+\])?: [^\n]*(\n?)$)");
+  std::smatch m;
+  if (!std::regex_match(line.raw, m, kHeader)) return line.raw;
+  return m[1].str() + "DATE " + m[2].str() + (m[3].matched ? "[PID]" : "") + ": MSG" + m[4].str();
+}
+
+std::optional<SyslogLine> SyslogReceiver::wait_for_line(
+    const std::function<bool(const SyslogLine&)>& pred, Millis timeout) {
+  std::optional<SyslogLine> found;
+  wait_until(
+      [&] {
+        for (const auto& line : lines())
+          if (pred(line)) {
+            found = line;
+            return true;
+          }
+        return false;
+      },
+      timeout);
+  return found;
+}
+
+std::string SyslogReceiver::tail(size_t count) {
+  lines();
+  std::string seen;
+  const size_t first = lines_.size() > count ? lines_.size() - count : 0;
+  for (size_t i = first; i < lines_.size(); ++i)
+    seen += lines_[i].raw + "\n";
+  return seen;
+}
+
 std::vector<AccessLine> SyslogReceiver::access_lines() {
   std::vector<AccessLine> access;
   for (const auto& line : lines()) {

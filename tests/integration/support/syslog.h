@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,11 @@ struct SyslogLine {
   std::string raw;
 };
 
+// The datagram with what may change from one run to the next masked:
+// "<134>DATE mqlb[PID]: MSG\n" (the newline only if it had one), to compare
+// the header shapes of two senders. The raw datagram when it is not RFC 3164.
+std::string header_shape(const SyslogLine& line);
+
 class SyslogReceiver {
  public:
   SyslogReceiver() = default;
@@ -36,6 +43,12 @@ class SyslogReceiver {
   // Waits until at least `count` access lines arrived; throws after
   // `timeout` showing what there is.
   std::vector<AccessLine> wait_for_access_lines(size_t count, Millis timeout = Millis(10000));
+  // The first line received so far or within `timeout` for which `pred`
+  // holds; nullopt when none came.
+  std::optional<SyslogLine> wait_for_line(const std::function<bool(const SyslogLine&)>& pred,
+                                          Millis timeout = Millis(10000));
+  // The last lines received, one per line, for a failure message.
+  std::string tail(size_t count = 20);
 
  private:
   UdpReceiver receiver_;

@@ -136,5 +136,54 @@ TEST_CASE("option log-health-checks lines", "[health]") {
         "duration: 1ms, status: 3/3 DRAIN.");
 }
 
+// The lines haproxy 2.6.12 sent for `set server mqtt/b1 state ...` on its
+// runtime socket, one server in the backend, recorded from its syslog.
+TEST_CASE("admin changes are worded as HAProxy's srv_update_status words them", "[health]") {
+  AdminChange c;
+  c.backend = "mqtt";
+  c.server = "b1";
+  auto lines = [&](AdminLevel from, AdminLevel to) {
+    c.from = from;
+    c.to = to;
+    std::string out;
+    for (const auto& l : format_admin_change(c))
+      out += "<" + std::to_string(l.level) + "> " + l.text + "\n";
+    return out;
+  };
+  CHECK(lines(AdminLevel::Ready, AdminLevel::Maint) ==
+        "<1> Server mqtt/b1 is going DOWN for maintenance. 0 active and 0 backup servers left. 0 "
+        "sessions active, 0 requeued, 0 remaining in queue.\n");
+  CHECK(lines(AdminLevel::Drain, AdminLevel::Maint) ==
+        "<5> Server mqtt/b1 is going DOWN for maintenance. 0 active and 0 backup servers left. 0 "
+        "sessions active, 0 requeued, 0 remaining in queue.\n");
+  CHECK(lines(AdminLevel::Maint, AdminLevel::Ready) ==
+        "<5> Server mqtt/b1 is UP/READY (leaving forced maintenance).\n");
+  CHECK(lines(AdminLevel::Maint, AdminLevel::Drain) ==
+        "<5> Server mqtt/b1 is UP/DRAIN (leaving forced maintenance).\n"
+        "<5> Server mqtt/b1 remains in forced drain mode.\n");
+  CHECK(lines(AdminLevel::Ready, AdminLevel::Drain) ==
+        "<5> Server mqtt/b1 enters drain state. 0 active and 0 backup servers online. 0 sessions "
+        "requeued, 0 total in queue.\n");
+  CHECK(lines(AdminLevel::Drain, AdminLevel::Ready) ==
+        "<5> Server mqtt/b1 is UP (leaving forced drain).\n");
+  CHECK(lines(AdminLevel::Ready, AdminLevel::Ready).empty());
+
+  c.up = false;
+  CHECK(lines(AdminLevel::Ready, AdminLevel::Maint) ==
+        "<5> Server mqtt/b1 was DOWN and now enters maintenance.\n");
+  CHECK(lines(AdminLevel::Ready, AdminLevel::Drain) ==
+        "<5> Server mqtt/b1 enters drain state. 0 active and 0 backup servers left. 0 sessions "
+        "active, 0 requeued, 0 remaining in queue.\n");
+  CHECK(lines(AdminLevel::Maint, AdminLevel::Ready) ==
+        "<5> Server mqtt/b1 is DOWN/READY (leaving forced maintenance).\n");
+
+  c.up = true;
+  c.backup = true;
+  c.backup_servers = 1;
+  CHECK(lines(AdminLevel::Ready, AdminLevel::Drain) ==
+        "<5> Backup Server mqtt/b1 enters drain state. 0 active and 1 backup servers online. "
+        "Running on backup. 0 sessions requeued, 0 total in queue.\n");
+}
+
 }  // namespace
 }  // namespace mqlb::health
