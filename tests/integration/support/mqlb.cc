@@ -80,7 +80,9 @@ nlohmann::json basic_config(uint16_t port, const std::vector<BackendServer>& ser
     server_list.push_back({{"name", server.name}, {"address", "127.0.0.1"}, {"port", server.port}});
   }
   return {
-      {"global", {{"workers", 2}, {"hard_stop_after", "10s"}}},
+      // No admin API unless a test asks for one: the default port, 8404,
+      // may be another mqlb's on a shared machine (mqlb then warns).
+      {"global", {{"workers", 2}, {"hard_stop_after", "10s"}, {"admin", false}}},
       {"defaults",
        {{"log", {"stdout"}},
         {"timeouts", {{"connect", "1s"}, {"client", "30s"}, {"server", "30s"}}}}},

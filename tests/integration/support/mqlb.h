@@ -50,7 +50,8 @@ struct BackendServer {
 };
 
 // The configuration most tests start from, which they then adjust: two
-// workers, access log on stdout, frontend "mqtt" on 127.0.0.1:`port`, backend
+// workers, access log on stdout, no admin API, frontend "mqtt" on
+// 127.0.0.1:`port`, backend
 // "mqtt" (roundrobin) with `servers` on 127.0.0.1, short connect timeout.
 nlohmann::json basic_config(uint16_t port, const std::vector<BackendServer>& servers);
 
