@@ -40,26 +40,33 @@ class alignas(kCacheLine) Gauge {
  public:
   // One slot, or none when `limit` is reached (0 = no limit).
   bool try_take(uint32_t limit) {
+    const uint32_t n = try_reserve(limit);
+    if (n != 0) note_peak(n);
+    return n != 0;
+  }
+  // A slot held for a session that may not come (a listener's, before
+  // accept): the count with it, or 0 for none. Not a peak until the caller
+  // says so with note_peak(count), as HAProxy updates conn_max only after
+  // the accept.
+  uint32_t try_reserve(uint32_t limit) {
     uint32_t n = n_.load(std::memory_order_relaxed);
     do {
-      if (limit != 0 && n >= limit) return false;
+      if (limit != 0 && n >= limit) return 0;
     } while (!n_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel));
-    note_peak(n + 1);
-    return true;
+    return n + 1;
   }
   void take() { note_peak(n_.fetch_add(1, std::memory_order_acq_rel) + 1); }
   void give() { n_.fetch_sub(1, std::memory_order_acq_rel); }
   uint32_t get() const { return n_.load(std::memory_order_relaxed); }
   // The highest count since the object was made (reloads keep it).
   uint32_t peak() const { return peak_.load(std::memory_order_relaxed); }
-
- private:
   void note_peak(uint32_t n) {
     uint32_t p = peak_.load(std::memory_order_relaxed);
     while (n > p && !peak_.compare_exchange_weak(p, n, std::memory_order_relaxed)) {
     }
   }
 
+ private:
   std::atomic<uint32_t> n_{0};
   std::atomic<uint32_t> peak_{0};
 };
