@@ -16,6 +16,7 @@ void record_check(ServerHealthView& v, const CheckResult& r, Transition t, int64
   } else {
     ++v.consecutive_failures;
     v.consecutive_successes = 0;
+    ++v.failed_checks;
   }
   if (t == Transition::WentDown) ++v.down_transitions;
   if (v.state == ServerStatus::Maint || v.state == ServerStatus::Drain) return;

@@ -20,6 +20,7 @@ struct ServerHealthView {
   CheckResult last_check;
   uint32_t consecutive_successes = 0, consecutive_failures = 0;
   uint64_t down_transitions = 0;  // UP -> DOWN, HAProxy's chkdown
+  uint64_t failed_checks = 0;     // checks that failed, HAProxy's chkfail
   int64_t since_unix_ms = 0;      // when `state` began
   uint32_t effective_weight = 1;
 

@@ -119,9 +119,11 @@ bool Listener::has_room() const {
          frontend_->state->active.get() < frontend_->conf.maxconn;
 }
 
-bool Listener::take_slots() {
-  if (!runtime_->process->active.try_take(runtime_->maxconn)) return false;
-  if (frontend_->state->active.try_take(frontend_->conf.maxconn)) return true;
+bool Listener::take_slots(uint32_t (&counts)[2]) {
+  counts[0] = runtime_->process->active.try_reserve(runtime_->maxconn);
+  if (counts[0] == 0) return false;
+  counts[1] = frontend_->state->active.try_reserve(frontend_->conf.maxconn);
+  if (counts[1] != 0) return true;
   runtime_->process->active.give();
   worker_.slots_released(*runtime_);
   return false;
@@ -157,7 +159,8 @@ bool Listener::accept_batch() {
   // sessions of this loop; a level-triggered poll brings us back.
   for (int n = 0; n < 64; ++n) {
     if (worker_.draining() || closed()) return false;
-    if (!take_slots()) {
+    uint32_t counts[2];
+    if (!take_slots(counts)) {
       wait_for_room();
       return false;
     }
@@ -165,6 +168,8 @@ bool Listener::accept_batch() {
     socklen_t len = sizeof peer;
     int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
+      runtime_->process->active.note_peak(counts[0]);
+      frontend_->state->active.note_peak(counts[1]);
       // The session owns the two slots from here on.
       (new Session(worker_, runtime_, *frontend_, *bind_))->start(fd, peer);
       continue;

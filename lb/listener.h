@@ -62,7 +62,9 @@ class Listener {
 
  private:
   static void on_readable(uv_poll_t* poll, int status, int events) noexcept;
-  bool take_slots();
+  // `counts`: the process's and the frontend's live counts with them, for
+  // their peaks once a connection is accepted.
+  bool take_slots(uint32_t (&counts)[2]);
   void give_slots();
   bool has_room() const;
   void wait_for_room();

@@ -20,6 +20,12 @@
 namespace mqlb::lb {
 namespace {
 
+// The histograms count microseconds; the session's times are the loop's
+// milliseconds (the access log's), so no clock is read for them.
+uint64_t ms_to_us(int32_t ms) {
+  return static_cast<uint64_t>(ms < 0 ? 0 : ms) * 1000;
+}
+
 bool is_resource_error(int error) {
   return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
 }
@@ -142,6 +148,7 @@ void Session::start(int fd, const sockaddr_storage& peer) {
       return;
     }
     client_side_.tls = new TlsSide(*this, client_side_, ssl);
+    runtime_->process->ssl_sessions.take();  // given back with the stream, in close_socket
     phase_ = Phase::Handshake;
     phase_start_ = now();
     arm_timer();
@@ -313,6 +320,7 @@ void Session::connected() {
     return;
   }
   connect_ms_ = static_cast<int32_t>(now() - phase_start_);
+  backend().state->connect_time.at(worker_.index()).observe(kShortBounds, ms_to_us(connect_ms_));
   relay_start();
 }
 
@@ -342,6 +350,7 @@ void Session::close_socket(Side& side) {
   side.fd = -1;
   worker_.forget_again(&side.again, this);
   if (side.tls) {
+    if (is_client(side)) runtime_->process->ssl_sessions.give();
     // A retry starts over with the client's plaintext, not the records
     // encrypted for this connection.
     side.out.clear(worker_.chunks());
@@ -383,6 +392,8 @@ void Session::handshake_completed() {
   }
   client_side_.last_activity = since_accept(now());
   handshake_ms_ = static_cast<int32_t>(now() - accept_ms_);
+  frontend_.state->handshake_duration.at(worker_.index())
+      .observe(kShortBounds, ms_to_us(handshake_ms_));
   ssl_version_ = SSL_get_version(stream.ssl());
   ssl_cipher_ = SSL_get_cipher_name(stream.ssl());
   route();
@@ -1089,6 +1100,8 @@ void Session::finish() {
     if (!format.empty()) fill_format_fields(r);
     log_access(r, frontend_.log, format);
   }
+  frontend_.state->session_duration.at(worker_.index())
+      .observe(kLongBounds, (now - accept_ms_) * 1000);
   frontend_.state->active.give();
   rt.process->active.give();
   if (waiter_) worker_.waiters().put(waiter_);

@@ -13,7 +13,8 @@ void WaitQueue::insert_after(Waiter* after, Waiter* w) {
   (after ? after->next : head_) = w;
   w->queued = true;
   w->queue_idx = served_;
-  size_.fetch_add(1, std::memory_order_relaxed);
+  const uint32_t n = size_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (n > peak_.load(std::memory_order_relaxed)) peak_.store(n, std::memory_order_relaxed);
 }
 
 void WaitQueue::insert_by_ticket(Waiter* w) {
@@ -105,7 +106,7 @@ void ServerState::release() {
 }
 
 BackendState::BackendState(std::string name, unsigned workers)
-    : name(std::move(name)), totals(workers) {}
+    : name(std::move(name)), totals(workers), connect_time(workers) {}
 
 uint32_t BackendState::queued() const {
   return waiting_.load(std::memory_order_relaxed);
@@ -116,7 +117,9 @@ void BackendState::enqueue(Waiter* w) {
   w->granted = nullptr;
   w->ticket = next_ticket_++;
   (w->server ? w->server->queue : queue).push_back(w);
-  waiting_.fetch_add(1, std::memory_order_relaxed);
+  const uint32_t n = waiting_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (n > waiting_peak_.load(std::memory_order_relaxed))
+    waiting_peak_.store(n, std::memory_order_relaxed);
 }
 
 ServerState* BackendState::leave(Waiter* w) {

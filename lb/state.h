@@ -34,22 +34,41 @@ inline constexpr size_t kCacheLine = 64;
 
 // A live count checked against a limit. Taking a slot is a compare-and-swap
 // below the limit, so a full gauge is never overshot and needs no undo.
+// It keeps its peak (HAProxy's smax) on the same cache line: a take adds a
+// relaxed load and a compare, and a compare-and-swap only for a new peak.
 class alignas(kCacheLine) Gauge {
  public:
   // One slot, or none when `limit` is reached (0 = no limit).
   bool try_take(uint32_t limit) {
+    const uint32_t n = try_reserve(limit);
+    if (n != 0) note_peak(n);
+    return n != 0;
+  }
+  // A slot held for a session that may not come (a listener's, before
+  // accept): the count with it, or 0 for none. Not a peak until the caller
+  // says so with note_peak(count), as HAProxy updates conn_max only after
+  // the accept.
+  uint32_t try_reserve(uint32_t limit) {
     uint32_t n = n_.load(std::memory_order_relaxed);
     do {
-      if (limit != 0 && n >= limit) return false;
+      if (limit != 0 && n >= limit) return 0;
     } while (!n_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel));
-    return true;
+    return n + 1;
   }
-  void take() { n_.fetch_add(1, std::memory_order_acq_rel); }
+  void take() { note_peak(n_.fetch_add(1, std::memory_order_acq_rel) + 1); }
   void give() { n_.fetch_sub(1, std::memory_order_acq_rel); }
   uint32_t get() const { return n_.load(std::memory_order_relaxed); }
+  // The highest count since the object was made (reloads keep it).
+  uint32_t peak() const { return peak_.load(std::memory_order_relaxed); }
+  void note_peak(uint32_t n) {
+    uint32_t p = peak_.load(std::memory_order_relaxed);
+    while (n > p && !peak_.compare_exchange_weak(p, n, std::memory_order_relaxed)) {
+    }
+  }
 
  private:
   std::atomic<uint32_t> n_{0};
+  std::atomic<uint32_t> peak_{0};
 };
 
 // A counter with one writer: a relaxed load and store, no read-modify-write.
@@ -62,6 +81,46 @@ class Counter {
 
  private:
   std::atomic<uint64_t> v_{0};
+};
+
+// A Prometheus histogram with fixed bucket bounds, one per worker inside
+// PerWorker<Histogram>: its writer stores with relaxed loads and stores,
+// no read-modify-write, no lock, no allocation. `bounds` are the upper
+// bounds in microseconds, ascending, shared by every copy (a static table);
+// a value above the last goes to the +Inf bucket. Buckets count only their
+// own range; a scrape sums them over workers and accumulates them.
+struct HistogramBounds {
+  static constexpr unsigned kMax = 15;
+  unsigned n;            // finite buckets; bucket n is +Inf
+  uint64_t le_us[kMax];  // ascending
+};
+
+// 1 ms .. 10 s: connect and handshake times.
+inline constexpr HistogramBounds kShortBounds{
+    13,
+    {1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000,
+     5'000'000, 10'000'000}};
+// 1 s .. 1 day: session durations (MQTT sessions live long).
+inline constexpr HistogramBounds kLongBounds{
+    9,
+    {1'000'000, 10'000'000, 60'000'000, 300'000'000, 900'000'000, 3'600'000'000ULL,
+     4 * 3'600'000'000ULL, 12 * 3'600'000'000ULL, 24 * 3'600'000'000ULL}};
+
+class alignas(kCacheLine) Histogram {
+ public:
+  void observe(const HistogramBounds& b, uint64_t us) {
+    unsigned i = 0;
+    while (i < b.n && us > b.le_us[i])  // `le`: a value on a bound is in its bucket
+      ++i;
+    buckets_[i].add();
+    sum_us_.add(us);
+  }
+  uint64_t bucket(unsigned i) const { return buckets_[i].get(); }  // i <= bounds.n
+  uint64_t sum_us() const { return sum_us_.get(); }
+
+ private:
+  Counter buckets_[HistogramBounds::kMax + 1];
+  Counter sum_us_;
 };
 
 // What one worker adds up for one frontend, backend or server.
@@ -88,6 +147,7 @@ class PerWorker {
  public:
   explicit PerWorker(unsigned workers) : n_(workers), v_(std::make_unique<T[]>(workers)) {}
   T& at(unsigned worker) { return v_[worker]; }
+  const T& at(unsigned worker) const { return v_[worker]; }
   unsigned size() const { return n_; }
   // Sum of `field` over every worker, e.g. sum(&Totals::bytes_in).
   uint64_t sum(Counter T::*field) const {
@@ -146,6 +206,9 @@ class WaitQueue {
   uint32_t size() const { return size_.load(std::memory_order_relaxed); }
   // Read without the lock by releasers deciding whether to look.
   const std::atomic<uint32_t>& size_atomic() const { return size_; }
+  // The longest it has been (HAProxy's qmax); written under the lock, read
+  // without it.
+  uint32_t peak() const { return peak_.load(std::memory_order_relaxed); }
 
  private:
   void insert_after(Waiter* after, Waiter* w);  // after == null: at the head
@@ -154,6 +217,7 @@ class WaitQueue {
   Waiter* tail_ = nullptr;
   uint64_t served_ = 0;
   std::atomic<uint32_t> size_{0};
+  std::atomic<uint32_t> peak_{0};
 };
 
 enum class Health : uint8_t { Up, Down };
@@ -235,6 +299,9 @@ class BackendState {
   const std::string name;
   Gauge active;
   PerWorker<Totals> totals;
+  // Time to a connected server socket (HAProxy's %Tc), per attempt that
+  // connected; kShortBounds.
+  PerWorker<Histogram> connect_time;
   // Bumped on every change of a server's health, admin state or weight.
   std::atomic<uint64_t> generation{0};
 
@@ -263,22 +330,32 @@ class BackendState {
   uint32_t requeue(ServerState& s, bool redispatch);
 
   uint32_t queued() const;  // every queue of the backend
+  // The most waiters there have been in every queue of the backend at once.
+  uint32_t queued_peak() const { return waiting_peak_.load(std::memory_order_relaxed); }
 
  private:
   struct alignas(kCacheLine) Sequence {
     std::atomic<uint64_t> n{0};
   } sequence_;
-  uint64_t next_ticket_ = 0;          // under queue_mutex
-  std::atomic<uint32_t> waiting_{0};  // waiters in every queue of the backend
+  uint64_t next_ticket_ = 0;               // under queue_mutex
+  std::atomic<uint32_t> waiting_{0};       // waiters in every queue of the backend
+  std::atomic<uint32_t> waiting_peak_{0};  // written under queue_mutex
 };
 
 // Thread: any.
 class FrontendState {
  public:
-  FrontendState(std::string name, unsigned workers) : name(std::move(name)), totals(workers) {}
+  FrontendState(std::string name, unsigned workers)
+      : name(std::move(name)),
+        totals(workers),
+        session_duration(workers),
+        handshake_duration(workers) {}
   const std::string name;
   Gauge active;
   PerWorker<Totals> totals;
+  PerWorker<Histogram> session_duration;  // accept to close (%Tt); kLongBounds
+  PerWorker<Histogram>
+      handshake_duration;  // client TLS handshakes that completed (%Th); kShortBounds
 };
 
 // Servers whose live traffic reached error-limit ("observe layer4"): the
@@ -308,6 +385,8 @@ class ProcessState {
   std::atomic<uint64_t> reloads{0}, reloads_failed{0};
   std::atomic<int64_t> last_reload_unix_ms{0};  // the last that succeeded; 0: none
   Gauge active;                                 // sessions of the whole process
+  // Sessions with a client TLS handshake done or in progress.
+  Gauge ssl_sessions;
   PerWorker<Totals> totals;
   // Listeners paused because the process or their frontend is full; a
   // released slot wakes the workers that hold them.

@@ -43,6 +43,52 @@ void sample(MetricFamily& f, Labels labels, double value) {
   f.metric.push_back(std::move(m));
 }
 
+// Per-worker buckets summed and accumulated: Prometheus's `le` buckets
+// each count every observation up to their bound; +Inf is the count, which
+// the serializer adds.
+void observe_histogram(MetricFamily& f, Labels labels, const PerWorker<Histogram>& h,
+                       const HistogramBounds& b) {
+  uint64_t own[HistogramBounds::kMax + 1] = {};
+  uint64_t sum_us = 0;
+  for (unsigned w = 0; w < h.size(); ++w) {
+    const Histogram& one = h.at(w);
+    for (unsigned i = 0; i <= b.n; ++i)
+      own[i] += one.bucket(i);
+    sum_us += one.sum_us();
+  }
+  ClientMetric m;
+  m.label = std::move(labels);
+  uint64_t cumulative = 0;
+  for (unsigned i = 0; i < b.n; ++i) {
+    cumulative += own[i];
+    m.histogram.bucket.push_back({cumulative, double(b.le_us[i]) / 1e6});
+  }
+  m.histogram.sample_count = cumulative + own[b.n];
+  m.histogram.sample_sum = double(sum_us) / 1e6;
+  f.metric.push_back(std::move(m));
+}
+
+// "1ms, 2.5ms, ..., 10s" for a HELP text.
+std::string bounds_text(const HistogramBounds& b) {
+  std::string s;
+  for (unsigned i = 0; i < b.n; ++i) {
+    const uint64_t us = b.le_us[i];
+    std::ostringstream one;
+    if (us >= 86'400'000'000ULL && us % 86'400'000'000ULL == 0)
+      one << us / 86'400'000'000ULL << "d";
+    else if (us >= 3'600'000'000ULL && us % 3'600'000'000ULL == 0)
+      one << us / 3'600'000'000ULL << "h";
+    else if (us >= 60'000'000 && us % 60'000'000 == 0)
+      one << us / 60'000'000 << "m";
+    else if (us >= 1'000'000)
+      one << double(us) / 1e6 << "s";
+    else
+      one << double(us) / 1e3 << "ms";
+    s += (i ? ", " : "") + one.str();
+  }
+  return s;
+}
+
 // A frontend's, backend's or server's counters, each a family of its kind.
 struct TotalsFamilies {
   MetricFamily *sessions, *bytes_in, *bytes_out;
@@ -105,6 +151,9 @@ void process_families(Families& f, const Runtime& rt, const Info& info, int64_t 
   sample(f.add("process_current_connections", MetricType::Gauge,
                "Number of live sessions, queued ones included."),
          {}, p.active.get());
+  sample(f.add("process_current_ssl_connections", MetricType::Gauge,
+               "Number of live sessions with a client TLS handshake done or in progress."),
+         {}, p.ssl_sessions.get());
   uint64_t accepted = 0, handshakes = 0, resumed = 0, failed = 0, closed = 0, timeouts = 0;
   for (const auto& fe : rt.frontends) {
     const PerWorker<Totals>& t = fe->state->totals;
@@ -152,6 +201,8 @@ void process_families(Families& f, const Runtime& rt, const Info& info, int64_t 
 void frontend_families(Families& f, const Runtime& rt) {
   MetricFamily& current = f.add("frontend_current_sessions", MetricType::Gauge,
                                 "Number of live sessions of the frontend.");
+  MetricFamily& max = f.add("frontend_max_sessions", MetricType::Gauge,
+                            "Highest number of live sessions of the frontend seen.");
   MetricFamily& limit = f.add("frontend_limit_sessions", MetricType::Gauge,
                               "Maximum number of live sessions of the frontend (maxconn).");
   MetricFamily& connections =
@@ -161,21 +212,39 @@ void frontend_families(Families& f, const Runtime& rt) {
   MetricFamily& no_server =
       f.add("frontend_no_server_total", MetricType::Counter,
             "Total number of sessions turned away because no server was usable (<NOSRV>).");
+  MetricFamily& duration =
+      f.add("frontend_session_duration_seconds", MetricType::Histogram,
+            "How long the sessions that ended lasted, from accept to close (%Tt), in seconds; "
+            "buckets " +
+                bounds_text(kLongBounds) + ".");
+  MetricFamily& handshake =
+      f.add("frontend_ssl_handshake_duration_seconds", MetricType::Histogram,
+            "How long the client TLS handshakes that completed took from accept (%Th), in "
+            "seconds; buckets " +
+                bounds_text(kShortBounds) + ".");
   for (const auto& fe : rt.frontends) {
     const Labels l{{"proxy", fe->conf.name}};
     sample(current, l, fe->state->active.get());
+    sample(max, l, fe->state->active.peak());
     sample(limit, l, fe->conf.maxconn);
     sample(connections, l, double(fe->state->totals.sum(&Totals::sessions)));
     totals.fill(l, fe->state->totals);
     sample(no_server, l, double(fe->state->totals.sum(&Totals::no_server)));
+    observe_histogram(duration, l, fe->state->session_duration, kLongBounds);
+    observe_histogram(handshake, l, fe->state->handshake_duration, kShortBounds);
   }
 }
 
 void backend_families(Families& f, const Runtime& rt) {
   MetricFamily& current = f.add("backend_current_sessions", MetricType::Gauge,
                                 "Number of live sessions of the backend.");
+  MetricFamily& max = f.add("backend_max_sessions", MetricType::Gauge,
+                            "Highest number of live sessions of the backend seen.");
   MetricFamily& queue = f.add("backend_current_queue", MetricType::Gauge,
                               "Number of sessions waiting for a server of the backend.");
+  MetricFamily& max_queue =
+      f.add("backend_max_queue", MetricType::Gauge,
+            "Highest number of sessions waiting for a server of the backend seen.");
   MetricFamily& status = f.add("backend_status", MetricType::Gauge,
                                "Whether the backend has a usable server (1: UP), per state.");
   MetricFamily& active = f.add("backend_active_servers", MetricType::Gauge,
@@ -185,6 +254,11 @@ void backend_families(Families& f, const Runtime& rt) {
   MetricFamily& weight = f.add("backend_weight", MetricType::Gauge,
                                "Sum of the effective weights of the usable active servers.");
   const TotalsFamilies totals = totals_families(f, "backend", true);
+  MetricFamily& connect_time =
+      f.add("backend_connect_time_seconds", MetricType::Histogram,
+            "How long connecting to a server took, for the attempts that connected (%Tc, TLS to "
+            "the server included), in seconds; buckets " +
+                bounds_text(kShortBounds) + ".");
   for (const auto& b : rt.backends) {
     const Labels l{{"proxy", b->conf.name}};
     uint32_t usable_active = 0, usable_backup = 0, sum = 0;
@@ -198,7 +272,9 @@ void backend_families(Families& f, const Runtime& rt) {
       }
     }
     sample(current, l, b->state->active.get());
+    sample(max, l, b->state->active.peak());
     sample(queue, l, b->state->queued());
+    sample(max_queue, l, b->state->queued_peak());
     const bool up = usable_active + usable_backup > 0;
     sample(status, {{"proxy", b->conf.name}, {"state", "UP"}}, up ? 1 : 0);
     sample(status, {{"proxy", b->conf.name}, {"state", "DOWN"}}, up ? 0 : 1);
@@ -206,6 +282,7 @@ void backend_families(Families& f, const Runtime& rt) {
     sample(backup, l, usable_backup);
     sample(weight, l, sum);
     totals.fill(l, b->state->totals);
+    observe_histogram(connect_time, l, b->state->connect_time, kShortBounds);
   }
 }
 
@@ -215,10 +292,15 @@ void server_families(Families& f, const Runtime& rt, int64_t now) {
             "Current status of the server, one series per state (DOWN, UP, MAINT, DRAIN, NOLB).");
   MetricFamily& current =
       f.add("server_current_sessions", MetricType::Gauge, "Number of live sessions on the server.");
+  MetricFamily& max = f.add("server_max_sessions", MetricType::Gauge,
+                            "Highest number of live sessions on the server seen.");
   MetricFamily& limit = f.add("server_limit_sessions", MetricType::Gauge,
                               "Maximum number of live sessions on the server (maxconn; 0: none).");
   MetricFamily& queue = f.add("server_current_queue", MetricType::Gauge,
                               "Number of sessions waiting for this server in particular.");
+  MetricFamily& max_queue =
+      f.add("server_max_queue", MetricType::Gauge,
+            "Highest number of sessions waiting for this server in particular seen.");
   MetricFamily& weight = f.add("server_weight", MetricType::Gauge,
                                "Effective weight of the server (slowstart and admin changes "
                                "included).");
@@ -240,6 +322,8 @@ void server_families(Families& f, const Runtime& rt, int64_t now) {
             "MQTT CONNACK return code of the last MQTT health check (-1: none).");
   MetricFamily& check_duration = f.add("server_check_duration_seconds", MetricType::Gauge,
                                        "How long the last health check took, in seconds.");
+  MetricFamily& check_failures = f.add("server_check_failures_total", MetricType::Counter,
+                                       "Total number of failed health checks of the server.");
   MetricFamily& up_down = f.add("server_check_up_down_total", MetricType::Counter,
                                 "Total number of UP to DOWN transitions of the server.");
   MetricFamily& last_change =
@@ -254,8 +338,10 @@ void server_families(Families& f, const Runtime& rt, int64_t now) {
         sample(status, {{"proxy", b->conf.name}, {"server", s->conf.name}, {"state", name}},
                state == name ? 1 : 0);
       sample(current, l, st.active.get());
+      sample(max, l, st.active.peak());
       sample(limit, l, s->conf.maxconn);
       sample(queue, l, st.queue.size());
+      sample(max_queue, l, st.queue.peak());
       sample(weight, l, st.weight());
       sample(uweight, l, s->conf.weight);
       sample(is_active, l, s->conf.backup ? 0 : 1);
@@ -272,6 +358,7 @@ void server_families(Families& f, const Runtime& rt, int64_t now) {
                v.last_check.status == c ? 1 : 0);
       sample(check_code, l, v.last_check.code);
       sample(check_duration, l, double(std::max<int64_t>(0, v.last_check.duration.count())) / 1000);
+      sample(check_failures, l, double(v.failed_checks));
       sample(up_down, l, double(v.down_transitions));
       sample(last_change, l, v.since_unix_ms ? double(now - v.since_unix_ms) / 1000 : 0);
     }

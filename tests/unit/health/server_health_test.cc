@@ -26,7 +26,7 @@ TEST_CASE("the ramp is recomputed every twentieth of slowstart, at least every s
   CHECK(slowstart_step(seconds(60)) == seconds(3));
 }
 
-TEST_CASE("record_check counts streaks and DOWN transitions", "[health]") {
+TEST_CASE("record_check counts streaks, failed checks and DOWN transitions", "[health]") {
   ServerHealthView v;
   const CheckResult bad{Status::L4Con, "Connection refused"};
   const CheckResult good{Status::L7Ok, "", milliseconds(2), 0};
@@ -36,6 +36,7 @@ TEST_CASE("record_check counts streaks and DOWN transitions", "[health]") {
   CHECK(v.since_unix_ms == 1000);
   CHECK(v.consecutive_failures == 1);
   CHECK(v.down_transitions == 1);
+  CHECK(v.failed_checks == 1);
   CHECK(v.last_check == bad);
 
   record_check(v, good, Transition::None, 2000);
@@ -50,6 +51,7 @@ TEST_CASE("record_check counts streaks and DOWN transitions", "[health]") {
   CHECK(v.state == ServerStatus::Maint);
   CHECK(v.since_unix_ms == 3000);
   CHECK(v.down_transitions == 2);
+  CHECK(v.failed_checks == 2);  // counted whatever the admin state, as HAProxy's chkfail
 }
 
 }  // namespace
