@@ -360,10 +360,12 @@ struct HealthChecks::Checker {
     server->state->set_check_view(view);
     if (backend->conf.check.log_health_checks &&
         (previous.status != result.status || before != health.value()))
-      log_event(Level::Notice,
-                health::format_health_check(backend->conf.name, server->conf.name,
-                                            server->conf.backup, result, health),
-                runtime->event_log);
+    {
+      // HAProxy ha_warning()s it and sends it at NOTICE.
+      const std::string text = health::format_health_check(backend->conf.name, server->conf.name,
+                                                           server->conf.backup, result, health);
+      log_event(Level::Warning, text, Level::Notice, text, runtime->event_log);
+    }
     if (t == health::Transition::WentDown) went_down(result);
     if (t == health::Transition::WentUp) went_up(result);
   }

@@ -110,22 +110,29 @@ void Session::start(int fd, const sockaddr_storage& peer) {
     client_port_ = ntohs(a->sin_port);
   }
   const conf::LogFormat& format = frontend_.conf.log_format;
-  if (!frontend_.log.empty() &&
-      (format.uses(conf::LogVar::FrontendIp) || format.uses(conf::LogVar::FrontendPort))) {
-    sockaddr_storage local{};
-    socklen_t len = sizeof local;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
-        local.ss_family == peer.ss_family) {
-      if (local.ss_family == AF_INET6) {
-        auto* a = reinterpret_cast<const sockaddr_in6*>(&local);
-        std::memcpy(local_addr_, &a->sin6_addr, 16);
-        local_port_ = ntohs(a->sin6_port);
+  if (!frontend_.log.empty() && !format.empty()) {
+    const bool local =
+        format.uses(conf::LogVar::FrontendIp) || format.uses(conf::LogVar::FrontendPort);
+    const bool ssl = bind_.tls && (format.uses(conf::LogVar::SslVersion) ||
+                                   format.uses(conf::LogVar::SslCipher));
+    if (local || ssl) {
+      extras_ = std::make_unique<FormatExtras>();
+      extras_->wants_ssl = ssl;
+    }
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (local && getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+        addr.ss_family == peer.ss_family) {
+      if (addr.ss_family == AF_INET6) {
+        auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+        std::memcpy(extras_->local_addr, &a->sin6_addr, 16);
+        extras_->local_port = ntohs(a->sin6_port);
       } else {
-        auto* a = reinterpret_cast<const sockaddr_in*>(&local);
-        std::memcpy(local_addr_, &a->sin_addr, 4);
-        local_port_ = ntohs(a->sin_port);
+        auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+        std::memcpy(extras_->local_addr, &a->sin_addr, 4);
+        extras_->local_port = ntohs(a->sin_port);
       }
-      local_known_ = true;
+      extras_->local_known = true;
     }
   }
   // accept4 made it non-blocking already. The client is watched from the
@@ -394,8 +401,10 @@ void Session::handshake_completed() {
   handshake_ms_ = static_cast<int32_t>(now() - accept_ms_);
   frontend_.state->handshake_duration.at(worker_.index())
       .observe(kShortBounds, ms_to_us(handshake_ms_));
-  ssl_version_ = SSL_get_version(stream.ssl());
-  ssl_cipher_ = SSL_get_cipher_name(stream.ssl());
+  if (extras_ && extras_->wants_ssl) {
+    extras_->ssl_version = SSL_get_version(stream.ssl());
+    extras_->ssl_cipher = SSL_get_cipher_name(stream.ssl());
+  }
   route();
   // Application data that came with the handshake's last flight waits in
   // the stream, with no readiness event to come for it.
@@ -1032,10 +1041,10 @@ void Session::fill_format_fields(AccessRecord& r) const {
   const conf::LogFormat& format = frontend_.conf.log_format;
   r.frontend_name = frontend_.conf.name;
   char text[INET6_ADDRSTRLEN] = {};
-  if (local_known_) {
-    inet_ntop(client_v6_ ? AF_INET6 : AF_INET, local_addr_, text, sizeof text);
+  if (extras_ && extras_->local_known) {
+    inet_ntop(client_v6_ ? AF_INET6 : AF_INET, extras_->local_addr, text, sizeof text);
     r.frontend_addr = text;
-    r.frontend_port = local_port_;
+    r.frontend_port = extras_->local_port;
   }
   if (server_) {
     const sockaddr_storage& a = server_->addr;
@@ -1051,8 +1060,8 @@ void Session::fill_format_fields(AccessRecord& r) const {
     r.server_addr = text;
   }
   r.bytes_to_server = bytes_to_server_;
-  if (ssl_version_) r.ssl_version = ssl_version_;
-  if (ssl_cipher_) r.ssl_cipher = ssl_cipher_;
+  if (extras_ && extras_->ssl_version) r.ssl_version = extras_->ssl_version;
+  if (extras_ && extras_->ssl_cipher) r.ssl_cipher = extras_->ssl_cipher;
   if (format.uses(conf::LogVar::UniqueId))
     r.unique_id = next_unique_id.fetch_add(1, std::memory_order_relaxed);
   static const int pid = static_cast<int>(::getpid());

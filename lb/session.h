@@ -183,15 +183,20 @@ class Session {
   int32_t handshake_ms_ = -1;  // TLS with the client (HAProxy's %Th), -1 without
   uint64_t bytes_to_client_ = 0;
   uint64_t bytes_to_server_ = 0;  // %U
-  // The accepting address (%fi:%fp), read at accept only for a log-format
-  // that shows it; family as the client's.
-  uint8_t local_addr_[16] = {};
-  uint16_t local_port_ = 0;
-  bool local_known_ = false;
-  // %sslv and %sslc once the client's handshake is done; OpenSSL's static
-  // strings, so they outlive the SSL object.
-  const char* ssl_version_ = nullptr;
-  const char* ssl_cipher_ = nullptr;
+  // What only some log-formats show, allocated at accept only for a
+  // frontend whose format uses it: other sessions carry one pointer.
+  struct FormatExtras {
+    // The accepting address (%fi:%fp); family as the client's.
+    uint8_t local_addr[16] = {};
+    uint16_t local_port = 0;
+    bool local_known = false;
+    bool wants_ssl = false;  // %sslv or %sslc, on a TLS bind
+    // Once the client's handshake is done; OpenSSL's static strings, so
+    // they outlive the SSL object.
+    const char* ssl_version = nullptr;
+    const char* ssl_cipher = nullptr;
+  };
+  std::unique_ptr<FormatExtras> extras_;
   uint32_t retries_ = 0;
   Phase phase_ = Phase::Accepted;
   bool redispatched_ = false;

@@ -41,6 +41,8 @@ TEST_CASE("log-health-checks logs the failed checks that take a server down, the
          failed[0].find("reason: Socket error") != std::string::npos));
   CHECK(failed[0].find("status: 1/2 UP.") != std::string::npos);
   CHECK(failed[1].find("status: 0/2 DOWN.") != std::string::npos);
+  // On stderr with HAProxy's ha_warning tag (syslog gets it at NOTICE).
+  CHECK(failed[0].rfind("[WARNING]", 0) == 0);
   const auto down = event_lines(lb, health_expect::down("mqtt/b1"));
   REQUIRE(down.size() == 1);
   CHECK(down[0].find("reason:") == std::string::npos);
