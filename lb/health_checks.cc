@@ -359,8 +359,7 @@ struct HealthChecks::Checker {
     health::record_check(view, result, t, unix_now_ms());
     server->state->set_check_view(view);
     if (backend->conf.check.log_health_checks &&
-        (previous.status != result.status || before != health.value()))
-    {
+        (previous.status != result.status || before != health.value())) {
       // HAProxy ha_warning()s it and sends it at NOTICE.
       const std::string text = health::format_health_check(backend->conf.name, server->conf.name,
                                                            server->conf.backup, result, health);
