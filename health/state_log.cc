@@ -84,6 +84,14 @@ void append_servers_left(std::string& out, const AdminChange& c, bool stopped) {
 
 }  // namespace
 
+std::string format_drain_stays(std::string_view backend, std::string_view server, bool backup) {
+  std::string text = backup ? "Backup Server " : "Server ";
+  text += backend;
+  text += '/';
+  text += server;
+  return text + " remains in forced drain mode.";
+}
+
 std::vector<EventLine> format_admin_change(const AdminChange& c) {
   std::vector<EventLine> out;
   if (c.from == c.to) return out;
@@ -106,7 +114,7 @@ std::vector<EventLine> format_admin_change(const AdminChange& c) {
     // HAProxy's `set server ... state drain` from maintenance sets FDRAIN
     // first, then clears FMAINT: it also says the drain stays.
     if (c.to == AdminLevel::Drain)
-      out.push_back({kLogNotice, head + " remains in forced drain mode."});
+      out.push_back({kLogNotice, format_drain_stays(c.backend, c.server, c.backup)});
     return out;
   }
   if (c.to == AdminLevel::Drain) {

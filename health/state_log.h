@@ -75,6 +75,10 @@ std::vector<EventLine> format_admin_change(const AdminChange& c);
 // is HAProxy's proxy_type_str: "backend", or "proxy" for a listen section.
 // `quoted`: "backend 'mqtt' has no server available!", the ALERT HAProxy
 // prints on stderr at the same moment.
+// "Server mqtt/b1 remains in forced drain mode.": HAProxy adds it to a
+// change of a server that stays in drain.
+std::string format_drain_stays(std::string_view backend, std::string_view server, bool backup);
+
 std::string format_no_server(std::string_view backend, std::string_view proxy_type = "backend",
                              bool quoted = false);
 

@@ -121,10 +121,6 @@ AdminSnapshot admin_snapshot(const Runtime& rt) {
   return snap;
 }
 
-Level level_of(int syslog_level) {
-  return static_cast<Level>(syslog_level);  // Level follows syslog's order
-}
-
 // HAProxy's lines for the admin states an admin change moved (src/server.c
 // srv_update_status): "Server mqtt/b1 is going DOWN for maintenance. ...",
 // then "backend mqtt has no server available!" when it took the last one.

@@ -15,13 +15,6 @@
 #include "tls/stream.h"
 
 namespace mqlb::lb {
-namespace {
-
-Level level_of(int syslog_level) {
-  return static_cast<Level>(syslog_level);  // Level follows syslog's order
-}
-
-}  // namespace
 
 // One check's connection. Freed in its close callback; a check that ends
 // (or a checker that closes) detaches it first. Over TLS its tls::Stream
@@ -446,9 +439,8 @@ struct HealthChecks::Checker {
               level_of(health::state_change_level(change.up, admin == AdminState::Drain)), text,
               runtime->event_log);
     if (admin == AdminState::Drain) {
-      const std::string drain = std::string(change.backup ? "Backup Server " : "Server ") +
-                                std::string(change.backend) + "/" + std::string(change.server) +
-                                " remains in forced drain mode.";
+      const std::string drain =
+          health::format_drain_stays(change.backend, change.server, change.backup);
       log_event(level_of(health::kLogWarning), drain, level_of(health::kLogNotice), drain,
                 runtime->event_log);
     }

@@ -23,6 +23,10 @@ namespace mqlb::lb {
 struct AccessRecord;
 
 enum class Level { Emerg, Alert, Crit, Err, Warning, Notice, Info, Debug };
+// A syslog level number (health/'s kLog*) as a Level, which follows its order.
+inline Level level_of(int syslog_level) {
+  return static_cast<Level>(syslog_level);
+}
 
 class SyslogSocket;
 
