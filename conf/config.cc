@@ -57,6 +57,16 @@ std::optional<Balance> parse_balance(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view to_string(HashType h) {
+  return h == HashType::Consistent ? "consistent" : "map-based";
+}
+
+std::optional<HashType> parse_hash_type(std::string_view name) {
+  if (name == "map-based") return HashType::MapBased;
+  if (name == "consistent") return HashType::Consistent;
+  return std::nullopt;
+}
+
 std::optional<std::vector<ServerResolve::Step>> parse_init_addr(std::string_view text,
                                                                 std::string& error) {
   using Method = ServerResolve::Method;

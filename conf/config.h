@@ -32,6 +32,16 @@ enum class Balance { RoundRobin, StaticRr, LeastConn, Source, First, Random };
 std::string_view to_string(Balance b);
 std::optional<Balance> parse_balance(std::string_view name);
 
+// How a hash picks a server (HAProxy's `hash-type`). MapBased: the hash
+// indexes the weighted schedule of the usable servers, even but reshuffled
+// when that set changes. Consistent: the hash finds the next point on a ring
+// of points per server (HAProxy's chash), so a server that goes or comes
+// moves only its own share of clients.
+enum class HashType { MapBased, Consistent };
+
+std::string_view to_string(HashType h);
+std::optional<HashType> parse_hash_type(std::string_view name);
+
 struct LogTarget {
   enum class Kind { Stdout, Stderr, Syslog };
   // The header before each line, HAProxy's `log ... format F`: "local"
@@ -184,6 +194,7 @@ bool uses_tls(const Server& s, const BackendCheck& checks);
 struct Backend {
   std::string name;
   Balance balance = Balance::RoundRobin;
+  HashType hash_type = HashType::MapBased;  // used by the hashing algorithm (source)
   bool srvtcpka = false;  // HAProxy's `option srvtcpka`: TCP keepalive on server connections
   uint32_t retries = 3;
   bool redispatch = false;

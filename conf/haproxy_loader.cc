@@ -243,6 +243,7 @@ struct Settings {
   bool allbackups = false;
   bool clitcpka = false, srvtcpka = false;
   Balance balance = Balance::RoundRobin;
+  HashType hash_type = HashType::MapBased;
   std::vector<LogTarget> log;  // HAProxy: a proxy without `log` lines logs nothing
   // "log-format", compiled when the frontend ends (as HAProxy does, naming
   // the line it was written on); empty: the tcplog line.
@@ -1061,16 +1062,15 @@ void Parser::proxy_keyword(const Words& w, bool no) {
     warning(line_, "'fullconn' has no effect: mqlb has no 'minconn' for it to scale.");
   } else if (kw == "hash-type") {
     if (!allowed(kw, false, true, false)) return;
-    if (arg(1) == "map-based") {
-      // HAProxy's default, and how mqlb's source hash picks a server.
-      if (w.size() > 2)
-        warning(line_, "'hash-type map-based " + join_words(w, 2, w.size()) +
-                           "': mqlb hashes with its own function.");
-    } else if (arg(1) == "consistent") {
-      unsupported("'hash-type consistent'");
-    } else {
+    auto type = parse_hash_type(arg(1));
+    if (!type) {
       error(line_, "'hash-type' expects 'map-based' or 'consistent' (got '" + arg(1) + "').");
+      return;
     }
+    settings().hash_type = *type;
+    if (w.size() > 2)
+      warning(line_, "'hash-type " + arg(1) + " " + join_words(w, 2, w.size()) +
+                         "': mqlb hashes with its own function.");
   } else if (kw == "stats") {
     keyword_stats(w);
   } else if (kw == "http-request") {
@@ -1841,6 +1841,7 @@ void Parser::close_proxy() {
     Backend b;
     b.name = p.name;
     b.balance = s.balance;
+    b.hash_type = s.hash_type;
     b.retries = s.retries;
     b.redispatch = s.redispatch;
     b.allbackups = s.allbackups;

@@ -256,6 +256,7 @@ Json backend(const Backend& b) {
   Json j;
   j["name"] = b.name;
   j["balance"] = std::string(to_string(b.balance));
+  j["hash_type"] = std::string(to_string(b.hash_type));
   j["retries"] = b.retries;
   j["redispatch"] = b.redispatch;
   j["allbackups"] = b.allbackups;

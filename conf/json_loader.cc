@@ -480,12 +480,22 @@ void read_backend_check(Reader& r, const Json& v, const std::string& path, Backe
     if (auto rule = r.string(rules[i], Reader::index(rules_path, i))) c.tcp_check.push_back(*rule);
 }
 
+void read_hash_type(Reader& r, const Json& v, const std::string& path, HashType& out) {
+  if (auto s = r.string(v, path)) {
+    if (auto h = parse_hash_type(*s))
+      out = *h;
+    else
+      r.fail(path, "unknown hash type '" + *s + "' (map-based, consistent)");
+  }
+}
+
 // What the `defaults` section hands down.
 struct Defaults {
   std::optional<uint32_t> maxconn;
   uint32_t retries = 3;
   bool redispatch = false;
   Balance balance = Balance::RoundRobin;
+  HashType hash_type = HashType::MapBased;
   std::optional<std::vector<LogTarget>> log;
   LogFormat log_format;
   bool dontlognull = false;
@@ -617,8 +627,8 @@ void read_defaults(Reader& r, const Json& v, Defaults& d) {
   const std::string path = "defaults";
   if (!r.object(v, path)) return;
   r.only_keys(v, path,
-              {"maxconn", "retries", "redispatch", "balance", "log", "log_format", "dontlognull",
-               "log_tag", "timeouts", "default-server", "check"});
+              {"maxconn", "retries", "redispatch", "balance", "hash_type", "log", "log_format",
+               "dontlognull", "log_tag", "timeouts", "default-server", "check"});
   if (v.contains("log_tag"))
     if (auto tag = r.string(v["log_tag"], "defaults.log_tag")) d.log_tag = *tag;
   if (v.contains("maxconn"))
@@ -638,6 +648,7 @@ void read_defaults(Reader& r, const Json& v, Defaults& d) {
                    "' (roundrobin, static-rr, leastconn, source, first, random)");
     }
   }
+  if (v.contains("hash_type")) read_hash_type(r, v["hash_type"], "defaults.hash_type", d.hash_type);
   if (v.contains("log")) d.log = read_log(r, v["log"], "defaults.log");
   if (v.contains("log_format"))
     read_log_format(r, v["log_format"], "defaults.log_format", d.log_format);
@@ -820,14 +831,15 @@ void read_server(Reader& r, const Json& v, const std::string& path, const Backen
 void read_backend(Reader& r, const Json& v, const std::string& path, const Defaults& d,
                   Backend& b) {
   b.balance = d.balance;
+  b.hash_type = d.hash_type;
   b.retries = d.retries;
   b.redispatch = d.redispatch;
   b.check = d.check;  // a backend's own "check" replaces it as a whole
   Timeouts own;
   if (r.object(v, path)) {
     r.only_keys(v, path,
-                {"name", "balance", "retries", "redispatch", "allbackups", "srvtcpka", "timeouts",
-                 "default-server", "check", "servers"});
+                {"name", "balance", "hash_type", "retries", "redispatch", "allbackups", "srvtcpka",
+                 "timeouts", "default-server", "check", "servers"});
     if (!v.contains("name"))
       r.fail(path + ".name", "is required");
     else
@@ -841,6 +853,8 @@ void read_backend(Reader& r, const Json& v, const std::string& path, const Defau
                  "unknown algorithm '" + *s +
                      "' (roundrobin, static-rr, leastconn, source, first, random)");
       }
+    if (v.contains("hash_type"))
+      read_hash_type(r, v["hash_type"], path + ".hash_type", b.hash_type);
     if (v.contains("retries"))
       if (auto n = r.integer(v["retries"], path + ".retries", 0, 100)) b.retries = uint32_t(*n);
     if (v.contains("redispatch"))

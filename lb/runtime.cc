@@ -209,11 +209,11 @@ Backend::Pick Backend::acquire(unsigned worker, uint32_t source_hash, const Serv
   candidates.resize(servers.size());
   for (size_t i = 0; i < servers.size(); ++i) {
     const ServerState& s = *servers[i]->state;
-    candidates[i] = {s.weight(), s.active.get(), pin ? 0 : servers[i]->conf.maxconn, s.usable(),
-                     servers[i]->conf.backup};
+    candidates[i] = {s.weight(), s.active.get(),          pin ? 0 : servers[i]->conf.maxconn,
+                     s.usable(), servers[i]->conf.backup, servers[i]->ring_id};
   }
   if (cache.generation != generation) {
-    cache.pool = balancer::build_pool(candidates, conf.balance, conf.allbackups);
+    cache.pool = balancer::build_pool(candidates, conf.balance, conf.allbackups, conf.hash_type);
     cache.generation = generation;
   }
   std::optional<uint32_t> excluded;  // index of `exclude` once it was masked
@@ -305,6 +305,8 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
       auto s = std::make_unique<Server>();
       s->conf = gs;
       s->id = gb.name + "/" + gs.name;
+      s->ring_id = balancer::hash_address(
+          {reinterpret_cast<const uint8_t*>(gs.name.data()), gs.name.size()});
       s->state = registry.server(b->state, gs.name, gs.address + ":" + std::to_string(gs.port));
       std::string why;
       const auto origin = config.origins.find(s->id);

@@ -24,7 +24,8 @@ namespace mqlb::lb {
 // Thread: any.
 struct Server {
   conf::Server conf;
-  std::string id;  // "backend/server"
+  std::string id;        // "backend/server"
+  uint32_t ring_id = 0;  // hash of the server's name: its points on a consistent-hash ring
   sockaddr_storage addr{};
   std::shared_ptr<ServerState> state;
   std::shared_ptr<const tls::ClientContext> tls;  // "ssl": TLS to the server

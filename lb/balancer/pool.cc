@@ -1,4 +1,5 @@
 // Pure: which servers may take sessions, and in which weighted order.
+#include <algorithm>
 #include <numeric>
 
 #include "lb/balancer/balancer.h"
@@ -30,7 +31,26 @@ std::vector<uint32_t> smooth_schedule(std::span<const uint32_t> weights) {
   return order;
 }
 
-Pool build_pool(std::span<const Candidate> candidates, conf::Balance balance, bool allbackups) {
+namespace {
+
+// A server's n-th point is at ring_position(id << 32 | n): adding weight adds
+// points and keeps the old ones where they were.
+std::vector<RingPoint> build_ring(std::span<const Candidate> candidates,
+                                  std::span<const uint32_t> members) {
+  std::vector<RingPoint> ring;
+  for (uint32_t i : members) {
+    const uint64_t points = uint64_t(candidates[i].weight) * kRingPoints;
+    for (uint64_t n = 0; n < points; ++n)
+      ring.push_back({ring_position(uint64_t(candidates[i].id) << 32 | n), i});
+  }
+  std::sort(ring.begin(), ring.end());
+  return ring;
+}
+
+}  // namespace
+
+Pool build_pool(std::span<const Candidate> candidates, conf::Balance balance, bool allbackups,
+                conf::HashType hash_type) {
   Pool pool;
   auto usable = [&](uint32_t i) { return candidates[i].usable && candidates[i].weight > 0; };
   for (uint32_t i = 0; i < candidates.size(); ++i)
@@ -57,7 +77,28 @@ Pool build_pool(std::span<const Candidate> candidates, conf::Balance balance, bo
     weights.push_back(candidates[i].weight);
   for (uint32_t slot : smooth_schedule(weights))
     pool.schedule.push_back(scheduled[slot]);
+  if (balance == conf::Balance::Source && hash_type == conf::HashType::Consistent)
+    pool.ring = build_ring(candidates, pool.members);
   return pool;
+}
+
+uint32_t ring_position(uint64_t value) {
+  value += 0x9e3779b97f4a7c15u;
+  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9u;
+  value = (value ^ (value >> 27)) * 0x94d049bb133111ebu;
+  return static_cast<uint32_t>((value ^ (value >> 31)) >> 32);
+}
+
+std::optional<uint32_t> walk_ring(std::span<const Candidate> candidates, const Pool& pool,
+                                  uint32_t hash) {
+  const auto& ring = pool.ring;
+  const size_t start =
+      std::lower_bound(ring.begin(), ring.end(), RingPoint{ring_position(hash), 0}) - ring.begin();
+  for (size_t step = 0; step < ring.size(); ++step) {
+    uint32_t i = ring[(start + step) % ring.size()].member;
+    if (candidates[i].usable && !candidates[i].full()) return i;
+  }
+  return std::nullopt;
 }
 
 std::optional<uint32_t> walk_schedule(std::span<const Candidate> candidates, const Pool& pool,

@@ -104,7 +104,6 @@ const std::vector<Difference> kDeliberate = {
     {"error/unknown-use-backend.cfg", refused_without_line(), refused_at(10),
      "HAProxy finds a use_backend without its backend after parsing and names the proxy: mqlb "
      "names the use_backend line"},
-    {"valid/balance.cfg", valid(), refused_at(29), "hash-type is not supported yet by mqlb"},
     {"valid/global.cfg", valid(), warned_at(24), "fullconn has no effect without minconn"},
 };
 

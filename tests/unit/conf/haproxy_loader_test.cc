@@ -277,6 +277,10 @@ TEST_CASE("haproxy loader maps each keyword onto its model field", "[haproxy]") 
        [](auto& c) { return backend(c).balance == Balance::StaticRr; }},
       {std::string(kBase) + "  balance source\n",
        [](auto& c) { return backend(c).balance == Balance::Source; }},
+      {std::string(kBase) + "  balance source\n  hash-type consistent\n",
+       [](auto& c) { return backend(c).hash_type == HashType::Consistent; }},
+      {std::string(kBase) + "  hash-type consistent\n  hash-type map-based\n",
+       [](auto& c) { return backend(c).hash_type == HashType::MapBased; }},
       {std::string(kBase) + "  balance first\n",
        [](auto& c) { return backend(c).balance == Balance::First; }},
       {std::string(kBase) + "  balance leastconn\n  balance\n",
@@ -386,7 +390,7 @@ TEST_CASE("haproxy loader applies each defaults section to the proxies after it"
       "defaults\n"
       "  mode tcp\n  timeout client 10s\n  timeout connect 1s\n  timeout server 10s\n"
       "  maxconn 100\n  retries 1\n  option redispatch\n  balance leastconn\n"
-      "  log 10.0.0.1 local1\n"
+      "  hash-type consistent\n  log 10.0.0.1 local1\n"
       "frontend f1\n  bind 127.0.0.1:1883\n  default_backend b1\n"
       "backend b1\n  server s 127.0.0.1:1\n"
       // A new defaults section starts from HAProxy's values, not the previous one.
@@ -404,6 +408,7 @@ TEST_CASE("haproxy loader applies each defaults section to the proxies after it"
   CHECK(b1.retries == 1);
   CHECK(b1.redispatch);
   CHECK(b1.balance == Balance::LeastConn);
+  CHECK(b1.hash_type == HashType::Consistent);
   CHECK(b1.timeouts.connect == 1s);
   CHECK(f2.timeouts.client == 20s);
   CHECK(f2.maxconn == c.global.maxconn);
@@ -411,6 +416,7 @@ TEST_CASE("haproxy loader applies each defaults section to the proxies after it"
   CHECK(b2.retries == 3);
   CHECK_FALSE(b2.redispatch);
   CHECK(b2.balance == Balance::RoundRobin);
+  CHECK(b2.hash_type == HashType::MapBased);
   CHECK(b2.timeouts.connect == 2s);
 }
 
@@ -610,7 +616,7 @@ TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy
                "tune": {"bufsize": 32768}},
     "defaults": {
       "maxconn": 1000, "retries": 2, "redispatch": true, "balance": "leastconn",
-      "log": [{"address": "10.0.0.1:1514", "facility": "local0"}],
+      "hash_type": "consistent", "log": [{"address": "10.0.0.1:1514", "facility": "local0"}],
       "timeouts": {"connect": "4s", "client": "40s", "server": "45s", "client_fin": "1s"},
       "default-server": {"inter": "3s", "rise": 3, "fall": 2}
     },
@@ -644,6 +650,7 @@ TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy
       "  log 127.0.0.1:514 local1 notice\n  tune.bufsize 32768\n"
       "defaults\n"
       "  maxconn 1000\n  retries 2\n  option redispatch\n  balance leastconn\n"
+      "  hash-type consistent\n"
       "  log 10.0.0.1:1514 local0\n"
       "  timeout connect 4s\n  timeout client 40s\n  timeout server 45s\n"
       "  timeout client-fin 1s\n"
@@ -688,6 +695,7 @@ TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy
   for (size_t i = 0; i < a.backends.size(); ++i) {
     CHECK(a.backends[i].name == b.backends[i].name);
     CHECK(a.backends[i].balance == b.backends[i].balance);
+    CHECK(a.backends[i].hash_type == b.backends[i].hash_type);
     CHECK(a.backends[i].retries == b.backends[i].retries);
     CHECK(a.backends[i].redispatch == b.backends[i].redispatch);
     CHECK(a.backends[i].allbackups == b.backends[i].allbackups);
@@ -899,8 +907,6 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
        "negation/default is not supported for option 'tcplog'."},
       {in_frontend("  option tcplog foo\n"), 9,
        "'option tcplog' cannot handle unexpected argument 'foo'."},
-      {std::string(kBase) + "  hash-type consistent\n", 11,
-       "'hash-type consistent' is not supported yet by mqlb"},
       {std::string(kBase) + "  hash-type ring\n", 11,
        "'hash-type' expects 'map-based' or 'consistent' (got 'ring')."},
       {std::string(kBase) + "  tcp-check foo\n", 11,

@@ -274,6 +274,7 @@ TEST_CASE("every default of a minimal config is written out", "[json_dump]") {
     "backends": [{
       "name": "b",
       "balance": "roundrobin",
+      "hash_type": "map-based",
       "retries": 3,
       "redispatch": false,
       "allbackups": false,
