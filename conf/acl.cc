@@ -351,4 +351,19 @@ std::optional<std::string_view> pick_backend(const std::vector<BackendRule>& rul
   return std::nullopt;
 }
 
+bool connection_accepted(const std::vector<ConnectionRule>& rules, const ConnectionFacts& c) {
+  for (const auto& r : rules)
+    if (matches(r.condition, c) != r.unless) return r.action == ConnectionRule::Action::Accept;
+  return true;
+}
+
+std::string_view fetch_after_accept(const Condition& cond) {
+  for (const auto& group : cond.any_of)
+    for (const AclTerm& term : group)
+      for (const AclTest& t : term.any_of)
+        if (t.fetch == AclTest::Fetch::SslFc || t.fetch == AclTest::Fetch::SslFcSni)
+          return name_of(t.fetch);
+  return {};
+}
+
 }  // namespace mqlb::conf

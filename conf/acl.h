@@ -55,6 +55,20 @@ struct BackendRule {
   bool operator==(const BackendRule&) const = default;
 };
 
+// `tcp-request connection accept|reject [if|unless CONDITION]`, in the order
+// written: the first rule that applies decides, and a connection no rule
+// takes is accepted. Decided as the connection is accepted, when only `src`
+// and `dst_port` are known: `ssl_fc` and `ssl_fc_sni` never match there, as
+// in HAProxy (the handshake comes later).
+struct ConnectionRule {
+  enum class Action { Accept, Reject };
+  Action action = Action::Accept;
+  bool unless = false;
+  Condition condition;  // empty: always applies
+
+  bool operator==(const ConnectionRule&) const = default;
+};
+
 // The named ACLs of a frontend: `acl NAME TEST` lines, several per name.
 using NamedAcls = std::map<std::string, std::vector<AclTest>>;
 
@@ -90,5 +104,11 @@ bool matches(const Condition& cond, const ConnectionFacts& c);
 // The backend the first applying rule names, or nullopt (default_backend).
 std::optional<std::string_view> pick_backend(const std::vector<BackendRule>& rules,
                                              const ConnectionFacts& c);
+
+// Whether the first applying connection rule accepts (true when none applies).
+bool connection_accepted(const std::vector<ConnectionRule>& rules, const ConnectionFacts& c);
+// The first fetch of `cond` that is not known when a connection is accepted
+// ("ssl_fc", "ssl_fc_sni"), or empty.
+std::string_view fetch_after_accept(const Condition& cond);
 
 }  // namespace mqlb::conf

@@ -242,6 +242,10 @@ struct Frontend {
   // `use_backend NAME if|unless CONDITION`, tried in order before
   // default_backend (conf/acl.h).
   std::vector<BackendRule> use_backend;
+  // `tcp-request connection accept|reject if|unless CONDITION`, tried in
+  // order on each accepted connection; a rejected one is closed at once,
+  // counted as denied and not logged (conf/acl.h).
+  std::vector<ConnectionRule> tcp_request_connection;
   std::string default_backend;
   uint32_t maxconn = 0;   // resolved: never 0 after loading
   bool clitcpka = false;  // HAProxy's `option clitcpka`: TCP keepalive on client connections

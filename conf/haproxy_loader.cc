@@ -280,7 +280,8 @@ struct Proxy {
   NamedAcls acls;                  // `acl NAME TEST` lines
   std::vector<BackendRule> rules;  // `use_backend`, in order
   std::vector<int> rule_lines;
-  int stats_line = 0;          // first `stats` keyword
+  std::vector<ConnectionRule> connection_rules;  // `tcp-request connection`, in order
+  int stats_line = 0;                            // first `stats` keyword
   bool own_tcp_check = false;  // its own `tcp-check` rules replace those of the defaults
   size_t errors_before = 0;    // errors found before the section: what follows from an error is
                                // not reported again
@@ -348,6 +349,7 @@ class Parser {
   void keyword_tcp_check(const Words& w);
   void keyword_stats(const Words& w);
   void keyword_http_request(const Words& w);
+  void keyword_tcp_request(const Words& w);
   std::optional<std::vector<LogTarget>> read_log(const Words& w, bool in_global);
   void log_keyword(const Words& w, bool no, std::vector<LogTarget>& list, bool in_global);
   void keyword_log_format(const Words& w);
@@ -985,6 +987,8 @@ void Parser::proxy_keyword(const Words& w, bool no) {
       return;
     }
     proxy_->acls[w[1]].push_back(std::get<AclTest>(std::move(test)));
+  } else if (kw == "tcp-request") {
+    keyword_tcp_request(w);
   } else if (kw == "use_backend") {
     if (in_defaults) {
       error(line_, "'use_backend' not allowed in 'defaults' section.");
@@ -1103,6 +1107,88 @@ void Parser::keyword_mode(const Words& w) {
     return;
   }
   settings().mode_line = line_;
+}
+
+// The actions of `tcp-request connection` that HAProxy 2.6 knows besides
+// accept and reject: refused as not built rather than unknown.
+constexpr std::string_view kConnectionActions[] = {
+    "accept",       "reject",     "capture",      "expect-proxy", "expect-netscaler-cip",
+    "track-sc0",    "track-sc1",  "track-sc2",    "sc-inc-gpc",   "sc-inc-gpc0",
+    "sc-inc-gpc1",  "sc-set-gpt", "sc-set-gpt0",  "set-var-fmt",  "set-var",
+    "unset-var",    "set-dst",    "set-dst-port", "set-mark",     "set-src",
+    "set-src-port", "set-tos",    "silent-drop"};
+
+void Parser::keyword_tcp_request(const Words& w) {
+  auto arg = [&](size_t i) -> std::string { return i < w.size() ? w[i] : ""; };
+  const std::string scope = arg(1);
+  if (scope == "inspect-delay" || scope == "content" || scope == "session") {
+    unsupported("'tcp-request " + scope + "'");
+    return;
+  }
+  if (!proxy_) {
+    unsupported("'tcp-request' in a defaults section");
+    return;
+  }
+  const std::string where = std::string(kind_name(proxy_->kind)) + " '" + proxy_->name + "'";
+  if (scope != "connection") {
+    error(line_, "'tcp-request' expects 'inspect-delay', 'connection', or 'content' in " + where +
+                     " (got '" + scope + "').");
+    return;
+  }
+  if (!proxy_->fe()) {
+    error(line_, "tcp-request connection is not allowed because " +
+                     std::string(kind_name(proxy_->kind)) + " " + proxy_->name +
+                     " is not a frontend");
+    return;
+  }
+  const std::string action = arg(2);
+  if (action != "accept" && action != "reject") {
+    // An action may carry its arguments in parentheses: set-var(sess.x).
+    if (contains(kConnectionActions, action.substr(0, action.find('('))))
+      unsupported("'tcp-request connection " + action + "'");
+    else
+      error(line_,
+            "'tcp-request connection' expects 'accept', 'reject', 'capture', "
+            "'expect-proxy', 'expect-netscaler-cip', 'track-sc0' ... 'track-sc2', "
+            "'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', "
+            "'sc-set-gpt0(*)', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', "
+            "'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', "
+            "'silent-drop' in " +
+                where + " (got '" + action + "')" + suggest_or_period(action, kConnectionActions));
+    return;
+  }
+  ConnectionRule rule;
+  rule.action =
+      action == "accept" ? ConnectionRule::Action::Accept : ConnectionRule::Action::Reject;
+  const std::string head = "'tcp-request connection " + action + "'";
+  if (w.size() > 3) {
+    if (w[3] != "if" && w[3] != "unless") {
+      error(line_, head + " only accepts 'if' or 'unless', in " + where + " (got '" + w[3] + "')");
+      return;
+    }
+    rule.unless = w[3] == "unless";
+    auto cond = parse_condition({w.begin() + 4, w.end()}, proxy_->acls);
+    if (auto* e = std::get_if<std::string>(&cond)) {
+      error(line_, head + " : error detected in " + where + " while parsing '" + w[3] +
+                       "' condition : " + *e);
+      return;
+    }
+    rule.condition = std::get<Condition>(std::move(cond));
+    if (rule.condition.any_of.empty()) {
+      error(line_, head + " : error detected in " + where + " while parsing '" + w[3] +
+                       "' condition : no condition after '" + w[3] + "'.");
+      return;
+    }
+    if (auto fetch = fetch_after_accept(rule.condition); !fetch.empty())
+      warning(line_, "acl involves keyword '" + std::string(fetch) +
+                         "' which is incompatible with 'frontend tcp-request connection rule': "
+                         "the TLS handshake comes later, so it never matches there.");
+  }
+  if (!proxy_->rules.empty())
+    warning(line_,
+            "a 'tcp-request' rule placed after a 'use_backend' rule will still be processed "
+            "before.");
+  proxy_->connection_rules.push_back(std::move(rule));
 }
 
 void Parser::keyword_balance(const Words& w) {
@@ -1800,6 +1886,7 @@ void Parser::close_proxy() {
       if (f.binds[i].name.empty()) f.binds[i].name = std::to_string(i + 1);
     f.default_backend = p.s.default_backend;
     f.use_backend = p.rules;
+    f.tcp_request_connection = p.connection_rules;
     for (size_t k = 0; k < f.binds.size() && k < p.bind_lines.size(); ++k)
       cfg_.origins[f.name + "/bind[" + std::to_string(k) + "]"] = {file_, p.bind_lines[k]};
     f.clitcpka = s.clitcpka;

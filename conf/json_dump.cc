@@ -279,8 +279,8 @@ Json frontend(const Frontend& f) {
   for (const Bind& b : f.binds)
     binds.push_back(bind(b));
   j["bind"] = std::move(binds);
+  NamedAcls names;  // the terms that need a name to be written
   if (!f.use_backend.empty()) {
-    NamedAcls names;  // the terms that need a name to be written
     Json rules = Json::array();
     for (const BackendRule& r : f.use_backend) {
       Json rule;
@@ -289,14 +289,25 @@ Json frontend(const Frontend& f) {
         rule[r.unless ? "unless" : "if"] = to_text(r.condition, names);
       rules.push_back(std::move(rule));
     }
-    if (!names.empty()) {
-      Json acl = Json::object();
-      for (const auto& [name, tests] : names)
-        for (const AclTest& t : tests)
-          acl[name].push_back(to_text(t));
-      j["acl"] = std::move(acl);
-    }
     j["use_backend"] = std::move(rules);
+  }
+  if (!f.tcp_request_connection.empty()) {
+    Json rules = Json::array();
+    for (const ConnectionRule& r : f.tcp_request_connection) {
+      Json rule;
+      rule["action"] = r.action == ConnectionRule::Action::Accept ? "accept" : "reject";
+      if (!r.condition.any_of.empty())
+        rule[r.unless ? "unless" : "if"] = to_text(r.condition, names);
+      rules.push_back(std::move(rule));
+    }
+    j["tcp_request_connection"] = std::move(rules);
+  }
+  if (!names.empty()) {
+    Json acl = Json::object();
+    for (const auto& [name, tests] : names)
+      for (const AclTest& t : tests)
+        acl[name].push_back(to_text(t));
+    j["acl"] = std::move(acl);
   }
   j["default_backend"] = f.default_backend;
   j["maxconn"] = f.maxconn;

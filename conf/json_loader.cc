@@ -908,9 +908,42 @@ std::optional<std::vector<std::string>> acl_words(Reader& r, const Json& v,
   return std::get<std::vector<std::string>>(std::move(words));
 }
 
-// HAProxy's `acl` and `use_backend`, as
+// A list of rule objects (`use_backend`, `tcp_request_connection`).
+bool rule_list(Reader& r, const Json& v, const std::string& path, const std::string& example) {
+  if (v.is_array()) return true;
+  r.fail(path, "must be a list of rules, e.g. " + example);
+  return false;
+}
+
+// A rule's "if" or "unless" (at most one; neither: the rule always applies).
+bool read_rule_condition(Reader& r, const Json& rule, const std::string& rp, const NamedAcls& acls,
+                         bool& unless, Condition& out) {
+  if (rule.contains("if") && rule.contains("unless")) {
+    r.fail(rp, "has both \"if\" and \"unless\": give one");
+    return false;
+  }
+  unless = rule.contains("unless");
+  const char* key = unless ? "unless" : "if";
+  if (!rule.contains(key)) return true;
+  auto words = acl_words(r, rule[key], rp + "." + key);
+  if (!words) return false;
+  auto cond = parse_condition(*words, acls);
+  if (auto* e = std::get_if<std::string>(&cond)) {
+    r.fail(rp + "." + key, *e);
+    return false;
+  }
+  out = std::get<Condition>(std::move(cond));
+  if (out.any_of.empty()) {
+    r.fail(rp + "." + key, "is empty: leave it out for a rule that always applies");
+    return false;
+  }
+  return true;
+}
+
+// HAProxy's `acl`, `use_backend` and `tcp-request connection`, as
 //   "acl": {"lan": ["src 10.0.0.0/8", "src 192.168.0.0/16"], "tls": "ssl_fc"},
-//   "use_backend": [{"backend": "b2", "if": "tls lan"}, {"backend": "b3", "unless": "..."}]
+//   "use_backend": [{"backend": "b2", "if": "tls lan"}, {"backend": "b3", "unless": "..."}],
+//   "tcp_request_connection": [{"action": "reject", "unless": "lan"}]
 void read_routing(Reader& r, const Json& v, const std::string& path, Frontend& f) {
   NamedAcls acls;
   if (v.contains("acl") && r.object(v["acl"], path + ".acl"))
@@ -928,45 +961,55 @@ void read_routing(Reader& r, const Json& v, const std::string& path, Frontend& f
           acls[name].push_back(std::get<AclTest>(std::move(test)));
       }
     }
-  if (!v.contains("use_backend")) return;
-  const Json& rules = v["use_backend"];
-  if (!rules.is_array()) {
-    r.fail(path + ".use_backend",
-           "must be a list of rules, e.g. [{\"backend\": \"tls\", \"if\": \"{ ssl_fc }\"}]");
-    return;
+  if (v.contains("use_backend") && rule_list(r, v["use_backend"], path + ".use_backend",
+                                             R"([{"backend": "tls", "if": "{ ssl_fc }"}])")) {
+    const Json& rules = v["use_backend"];
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const std::string rp = Reader::index(path + ".use_backend", i);
+      const Json& rule = rules[i];
+      if (!r.object(rule, rp)) continue;
+      r.only_keys(rule, rp, {"backend", "if", "unless"});
+      BackendRule out;
+      if (!rule.contains("backend")) {
+        r.fail(rp + ".backend", "is required");
+        continue;
+      }
+      if (auto b = r.string(rule["backend"], rp + ".backend")) out.backend = *b;
+      if (read_rule_condition(r, rule, rp, acls, out.unless, out.condition))
+        f.use_backend.push_back(std::move(out));
+    }
   }
-  for (size_t i = 0; i < rules.size(); ++i) {
-    const std::string rp = Reader::index(path + ".use_backend", i);
-    const Json& rule = rules[i];
-    if (!r.object(rule, rp)) continue;
-    r.only_keys(rule, rp, {"backend", "if", "unless"});
-    BackendRule out;
-    if (!rule.contains("backend")) {
-      r.fail(rp + ".backend", "is required");
-      continue;
-    }
-    if (auto b = r.string(rule["backend"], rp + ".backend")) out.backend = *b;
-    if (rule.contains("if") && rule.contains("unless")) {
-      r.fail(rp, "has both \"if\" and \"unless\": give one");
-      continue;
-    }
-    out.unless = rule.contains("unless");
-    const char* key = out.unless ? "unless" : "if";
-    if (rule.contains(key)) {
-      auto words = acl_words(r, rule[key], rp + "." + key);
-      if (!words) continue;
-      auto cond = parse_condition(*words, acls);
-      if (auto* e = std::get_if<std::string>(&cond)) {
-        r.fail(rp + "." + key, *e);
+  if (v.contains("tcp_request_connection") &&
+      rule_list(r, v["tcp_request_connection"], path + ".tcp_request_connection",
+                R"([{"action": "reject", "unless": "{ src 10.0.0.0/8 }"}])")) {
+    const Json& rules = v["tcp_request_connection"];
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const std::string rp = Reader::index(path + ".tcp_request_connection", i);
+      const Json& rule = rules[i];
+      if (!r.object(rule, rp)) continue;
+      r.only_keys(rule, rp, {"action", "if", "unless"});
+      ConnectionRule out;
+      if (!rule.contains("action")) {
+        r.fail(rp + ".action", "is required (\"accept\" or \"reject\")");
         continue;
       }
-      out.condition = std::get<Condition>(std::move(cond));
-      if (out.condition.any_of.empty()) {
-        r.fail(rp + "." + key, "is empty: leave it out for a rule that always applies");
+      auto action = r.string(rule["action"], rp + ".action");
+      if (!action) continue;
+      if (*action != "accept" && *action != "reject") {
+        r.fail(rp + ".action", "must be \"accept\" or \"reject\", got \"" + *action + "\"");
         continue;
       }
+      out.action =
+          *action == "accept" ? ConnectionRule::Action::Accept : ConnectionRule::Action::Reject;
+      if (!read_rule_condition(r, rule, rp, acls, out.unless, out.condition)) continue;
+      if (auto fetch = fetch_after_accept(out.condition); !fetch.empty())
+        r.fail(rp + "." + (out.unless ? "unless" : "if"),
+               "uses '" + std::string(fetch) +
+                   "', which is not known yet when a connection is accepted (use it in "
+                   "use_backend)");
+      else
+        f.tcp_request_connection.push_back(std::move(out));
     }
-    f.use_backend.push_back(std::move(out));
   }
 }
 
@@ -975,8 +1018,8 @@ void read_frontend(Reader& r, const Json& v, const std::string& path, const Defa
   Timeouts own;
   if (r.object(v, path)) {
     r.only_keys(v, path,
-                {"name", "bind", "default_backend", "acl", "use_backend", "maxconn", "clitcpka",
-                 "timeouts", "log", "log_format", "dontlognull", "log_tag"});
+                {"name", "bind", "default_backend", "acl", "use_backend", "tcp_request_connection",
+                 "maxconn", "clitcpka", "timeouts", "log", "log_format", "dontlognull", "log_tag"});
     for (const char* key : {"name", "bind", "default_backend"})
       if (!v.contains(key)) r.fail(path + "." + key, "is required");
     if (v.contains("name")) read_name(r, v["name"], path + ".name", f.name);

@@ -154,6 +154,22 @@ bool Listener::resume_if_room() {
   return true;
 }
 
+bool Listener::admitted(const sockaddr_storage& peer) const {
+  const auto& rules = frontend_->conf.tcp_request_connection;
+  if (rules.empty()) return true;
+  conf::ConnectionFacts facts;
+  if (peer.ss_family == AF_INET6) {
+    facts.src = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr.s6_addr;
+    facts.src_len = 16;
+  } else {
+    facts.src =
+        reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in&>(peer).sin_addr);
+    facts.src_len = 4;
+  }
+  facts.dst_port = bind_->conf.port;
+  return conf::connection_accepted(rules, facts);
+}
+
 bool Listener::accept_batch() {
   // A bounded batch per wake-up keeps one busy listener from starving the
   // sessions of this loop; a level-triggered poll brings us back.
@@ -168,6 +184,16 @@ bool Listener::accept_batch() {
     socklen_t len = sizeof peer;
     int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
+      if (!admitted(peer)) {
+        // HAProxy's `tcp-request connection reject`: reset before anything
+        // is read or sent (no TIME_WAIT kept for it), counted, not logged.
+        const linger reset{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        ::close(fd);
+        give_slots();
+        frontend_->state->totals.at(worker_.index()).denied.add();
+        continue;
+      }
       runtime_->process->active.note_peak(counts[0]);
       frontend_->state->active.note_peak(counts[1]);
       // The session owns the two slots from here on.

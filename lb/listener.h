@@ -66,6 +66,8 @@ class Listener {
   // their peaks once a connection is accepted.
   bool take_slots(uint32_t (&counts)[2]);
   void give_slots();
+  // Whether the frontend's `tcp-request connection` rules let this client in.
+  bool admitted(const sockaddr_storage& peer) const;
   bool has_room() const;
   void wait_for_room();
 

@@ -133,6 +133,7 @@ struct alignas(kCacheLine) Totals {
   Counter redispatches;
   Counter refused_fd;  // connections lost to EMFILE/ENFILE
   Counter no_server;   // sessions turned away because no server was usable (<NOSRV>)
+  Counter denied;      // connections closed by `tcp-request connection reject` (frontend)
   // TLS handshakes with clients (frontend) or servers (server), by outcome.
   Counter tls_handshakes;  // completed, full or resumed
   Counter tls_resumed;     // of those, resumed from a ticket or the cache

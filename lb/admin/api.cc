@@ -66,6 +66,7 @@ Json frontend_json(const Frontend& f) {
   Json sessions = totals_json(f.state->totals);
   sessions["current"] = f.state->active.get();
   sessions["no_server"] = f.state->totals.sum(&Totals::no_server);
+  sessions["denied"] = f.state->totals.sum(&Totals::denied);
   j["sessions"] = std::move(sessions);
   return j;
 }

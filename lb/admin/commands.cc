@@ -849,7 +849,9 @@ StatRow frontend_row(const Frontend& f, unsigned iid, pid_t pid) {
   r.set("sid", 0);
   r.set("type", 0);
   r.set("mode", "tcp");
-  r.set("conn_tot", f.state->totals.sum(&Totals::sessions));
+  const uint64_t denied = f.state->totals.sum(&Totals::denied);
+  r.set("conn_tot", f.state->totals.sum(&Totals::sessions) + denied);
+  r.set("dcon", denied);
   return r;
 }
 

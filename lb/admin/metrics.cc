@@ -157,16 +157,18 @@ void process_families(Families& f, const Runtime& rt, const Info& info, int64_t 
   uint64_t accepted = 0, handshakes = 0, resumed = 0, failed = 0, closed = 0, timeouts = 0;
   for (const auto& fe : rt.frontends) {
     const PerWorker<Totals>& t = fe->state->totals;
-    accepted += t.sum(&Totals::sessions);
+    accepted += t.sum(&Totals::sessions) + t.sum(&Totals::denied);
     handshakes += t.sum(&Totals::tls_handshakes);
     resumed += t.sum(&Totals::tls_resumed);
     failed += t.sum(&Totals::tls_failed);
     closed += t.sum(&Totals::tls_closed);
     timeouts += t.sum(&Totals::tls_timeouts);
   }
-  sample(f.add("process_connections_total", MetricType::Counter,
-               "Total number of sessions accepted by the frontends of the running configuration."),
-         {}, double(accepted));
+  sample(
+      f.add("process_connections_total", MetricType::Counter,
+            "Total number of connections accepted by the frontends of the running configuration, "
+            "those denied by tcp-request connection rules included."),
+      {}, double(accepted));
   sample(f.add("process_ssl_connections_total", MetricType::Counter,
                "Total number of TLS handshakes completed with clients (full or resumed)."),
          {}, double(handshakes));
@@ -207,7 +209,11 @@ void frontend_families(Families& f, const Runtime& rt) {
                               "Maximum number of live sessions of the frontend (maxconn).");
   MetricFamily& connections =
       f.add("frontend_connections_total", MetricType::Counter,
-            "Total number of connections accepted (in TCP mode, one per session).");
+            "Total number of connections accepted: the sessions, and the connections denied by "
+            "tcp-request connection rules.");
+  MetricFamily& denied =
+      f.add("frontend_denied_connections_total", MetricType::Counter,
+            "Total number of connections closed at accept by tcp-request connection rules.");
   const TotalsFamilies totals = totals_families(f, "frontend", false);
   MetricFamily& no_server =
       f.add("frontend_no_server_total", MetricType::Counter,
@@ -227,7 +233,9 @@ void frontend_families(Families& f, const Runtime& rt) {
     sample(current, l, fe->state->active.get());
     sample(max, l, fe->state->active.peak());
     sample(limit, l, fe->conf.maxconn);
-    sample(connections, l, double(fe->state->totals.sum(&Totals::sessions)));
+    const uint64_t denied_here = fe->state->totals.sum(&Totals::denied);
+    sample(connections, l, double(fe->state->totals.sum(&Totals::sessions) + denied_here));
+    sample(denied, l, double(denied_here));
     totals.fill(l, fe->state->totals);
     sample(no_server, l, double(fe->state->totals.sum(&Totals::no_server)));
     observe_histogram(duration, l, fe->state->session_duration, kLongBounds);

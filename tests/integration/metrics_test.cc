@@ -31,15 +31,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-// The value of the sample `series` (name and labels as written) in an
-// exposition; -1 when there is none.
-double sample_value(const std::string& text, const std::string& series) {
-  const std::string head = series + " ";
-  for (size_t at = 0; (at = text.find(head, at)) != std::string::npos; at += head.size())
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + head.size()));
-  return -1;
-}
-
 // A CONNECT through a TLS session, answered by the broker's CONNACK.
 void mqtt_connect(TlsClient& client, const std::string& id) {
   client.send_all(mqtt::connect_packet(id));

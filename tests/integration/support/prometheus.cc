@@ -18,6 +18,14 @@ std::string config(uint16_t target) {
 
 }  // namespace
 
+double sample_value(const std::string& exposition, const std::string& series) {
+  const std::string head = series + " ";
+  for (size_t at = 0; (at = exposition.find(head, at)) != std::string::npos; at += head.size())
+    if (at == 0 || exposition[at - 1] == '\n')
+      return std::stod(exposition.substr(at + head.size()));
+  return -1;
+}
+
 std::string url_encode(const std::string& text) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;

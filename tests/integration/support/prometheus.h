@@ -15,6 +15,11 @@
 
 namespace mqlb::test {
 
+// The value of the sample `series` (name and labels as written, e.g.
+// `mqlb_frontend_sessions_total{proxy="mqtt"}`) in a text exposition; -1
+// when there is none.
+double sample_value(const std::string& exposition, const std::string& series);
+
 // `text` with every byte but [A-Za-z0-9_.~-] %-encoded, for a query string.
 std::string url_encode(const std::string& text);
 

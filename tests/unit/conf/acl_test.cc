@@ -152,5 +152,29 @@ TEST_CASE("acl: the first rule that applies picks the backend", "[acl]") {
   CHECK_FALSE(pick_backend(rules, Facts("10.0.0.1", 1883).facts));          // default
 }
 
+TEST_CASE("acl: the first connection rule that applies decides, and none accepts", "[acl]") {
+  using Action = ConnectionRule::Action;
+  const std::vector<ConnectionRule> rules = {
+      {Action::Accept, false, condition({"{", "src", "10.0.0.7", "}"})},
+      {Action::Reject, false, condition({"{", "src", "10.0.0.0/8", "}"})},
+      {Action::Reject, true, condition({"{", "dst_port", "1883", "8883", "}"})},
+  };
+  CHECK(connection_accepted(rules, Facts("10.0.0.7", 1883).facts));        // first rule
+  CHECK_FALSE(connection_accepted(rules, Facts("10.0.0.8", 1883).facts));  // second
+  CHECK_FALSE(connection_accepted(rules, Facts("8.8.8.8", 9000).facts));   // unless
+  CHECK(connection_accepted(rules, Facts("8.8.8.8", 8883).facts));         // none applies
+  CHECK(connection_accepted({}, Facts("10.0.0.8", 1883).facts));
+  // A rule without a condition always applies.
+  CHECK_FALSE(connection_accepted({{Action::Reject, false, {}}}, Facts("::1", 1883).facts));
+}
+
+TEST_CASE("acl: ssl_fc and ssl_fc_sni are not known when a connection is accepted", "[acl]") {
+  CHECK(fetch_after_accept(condition({"{", "src", "10.0.0.0/8", "}"})).empty());
+  CHECK(fetch_after_accept(condition({"{", "dst_port", "1", "}", "||", "{", "ssl_fc", "}"})) ==
+        "ssl_fc");
+  NamedAcls named{{"sni", {test({"ssl_fc_sni", "a.example"})}}};
+  CHECK(fetch_after_accept(condition({"!", "sni"}, named)) == "ssl_fc_sni");
+}
+
 }  // namespace
 }  // namespace mqlb::conf

@@ -626,6 +626,7 @@ TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy
                {"address": "127.0.0.1:8883", "name": "tls", "ssl": true, "crt": "/etc/m.pem",
                 "alpn": "mqtt", "ssl-min-ver": "TLSv1.3", "no-tls-tickets": true}],
       "default_backend": "brokers",
+      "tcp_request_connection": [{"action": "reject", "unless": "{ src 10.0.0.0/8 }"}],
       "timeouts": {"client": "60s"}
     }],
     "backends": [{
@@ -660,6 +661,7 @@ TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy
       "  bind 127.0.0.1:8883 name tls ssl crt /etc/m.pem alpn mqtt ssl-min-ver TLSv1.3 "
       "no-tls-tickets\n"
       "  default_backend brokers\n"
+      "  tcp-request connection reject unless { src 10.0.0.0/8 }\n"
       "  timeout client 60s\n"
       "backend brokers\n"
       "  option allbackups\n"
@@ -687,6 +689,7 @@ TEST_CASE("haproxy loader and JSON loader give the same model for the same proxy
     CHECK(a.frontends[i].name == b.frontends[i].name);
     CHECK(a.frontends[i].binds == b.frontends[i].binds);
     CHECK(a.frontends[i].default_backend == b.frontends[i].default_backend);
+    CHECK(a.frontends[i].tcp_request_connection == b.frontends[i].tcp_request_connection);
     CHECK(a.frontends[i].maxconn == b.frontends[i].maxconn);
     CHECK(a.frontends[i].timeouts == b.frontends[i].timeouts);
     CHECK(a.frontends[i].log == b.frontends[i].log);
@@ -1012,6 +1015,87 @@ TEST_CASE("haproxy loader does not join a line ending in a backslash to the next
   std::string text = in_frontend("  bind 127.0.0.1:1884 \\\n    name second\n");
   refused_with(text, 9, "'bind 127.0.0.1:1884' in section 'frontend': unknown keyword '\\'.");
   refused_with(text, 10, "unknown keyword 'name' in 'frontend' section");
+}
+
+TEST_CASE("haproxy loader reads tcp-request connection accept and reject rules in order",
+          "[haproxy][acl]") {
+  const Config c =
+      loads(in_frontend("  acl office src 192.168.0.0/16\n"
+                        "  tcp-request connection accept if office\n"
+                        "  tcp-request connection reject if { src 10.0.0.0/8 } !{ dst_port 8883 }\n"
+                        "  tcp-request connection reject unless { src 127.0.0.0/8 } || office\n"
+                        "  tcp-request connection accept\n"));
+  const auto& rules = c.frontends[0].tcp_request_connection;
+  using Action = ConnectionRule::Action;
+  REQUIRE(rules.size() == 4);
+  CHECK(rules[0].action == Action::Accept);
+  CHECK(rules[1].action == Action::Reject);
+  CHECK(rules[1].condition.any_of[0].size() == 2);
+  CHECK(rules[1].condition.any_of[0][1].negate);
+  CHECK(rules[2].unless);
+  CHECK(rules[2].condition.any_of.size() == 2);
+  CHECK(rules[3].condition.any_of.empty());
+  // The same rules from JSON give the same model.
+  NamedAcls names;
+  CHECK(to_text(rules[2].condition, names) == "{ src 127.0.0.0/8 } || { src 192.168.0.0/16 }");
+}
+
+TEST_CASE("haproxy loader refuses tcp-request rules it cannot run, naming the line",
+          "[haproxy][acl][errors]") {
+  // HAProxy 2.6's words, list and all.
+  const std::string expects =
+      "'tcp-request connection' expects 'accept', 'reject', 'capture', 'expect-proxy', "
+      "'expect-netscaler-cip', 'track-sc0' ... 'track-sc2', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', "
+      "'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'set-var-fmt(*)', 'set-var(*)', "
+      "'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', "
+      "'set-tos', 'silent-drop' in frontend 'f' ";
+  refused_with(in_frontend("  tcp-request connection drop\n"), 9, expects + "(got 'drop').");
+  refused_with(in_frontend("  tcp-request connection rejet\n"), 9,
+               expects + "(got 'rejet'); did you mean 'reject' maybe ?");
+  refused_with(in_frontend("  tcp-request connection set-var(sess.x) int(1)\n"), 9,
+               "'tcp-request connection set-var(sess.x)' is not supported yet by mqlb");
+  refused_with(in_frontend("  tcp-request connection reject when { src 10.0.0.1 }\n"), 9,
+               "'tcp-request connection reject' only accepts 'if' or 'unless', in frontend 'f' "
+               "(got 'when')");
+  refused_with(in_frontend("  tcp-request connection reject if lan\n"), 9,
+               "'tcp-request connection reject' : error detected in frontend 'f' while parsing "
+               "'if' condition : no such ACL : 'lan'.");
+  refused_with(in_frontend("  tcp-request connection reject if\n"), 9,
+               "'tcp-request connection reject' : error detected in frontend 'f' while parsing "
+               "'if' condition : no condition after 'if'.");
+  refused_with(in_frontend("  tcp-request connect reject\n"), 9,
+               "'tcp-request' expects 'inspect-delay', 'connection', or 'content' in frontend "
+               "'f' (got 'connect').");
+  refused_with(std::string(kBase) + "  tcp-request connection reject\n", 11,
+               "tcp-request connection is not allowed because backend b is not a frontend");
+  refused_with(in_frontend("  tcp-request connection expect-proxy layer4\n"), 9,
+               "'tcp-request connection expect-proxy' is not supported yet by mqlb");
+  refused_with(in_frontend("  tcp-request content reject\n"), 9,
+               "'tcp-request content' is not supported yet by mqlb");
+  refused_with(in_frontend("  tcp-request inspect-delay 5s\n"), 9,
+               "'tcp-request inspect-delay' is not supported yet by mqlb");
+  refused_with("defaults\n  tcp-request connection reject\n" + std::string(kBase), 2,
+               "'tcp-request' in a defaults section is not supported yet by mqlb");
+}
+
+TEST_CASE("haproxy loader warns about tcp-request rules that cannot do what they say",
+          "[haproxy][acl]") {
+  // ssl_fc and ssl_fc_sni are not known at accept (HAProxy warns the same).
+  LoadResult tls = load(in_frontend("  tcp-request connection reject if { ssl_fc }\n"));
+  INFO(listing(tls));
+  REQUIRE(tls.config);
+  CHECK(warns(tls, 9,
+              "acl involves keyword 'ssl_fc' which is incompatible with 'frontend "
+              "tcp-request connection rule'"));
+  // Written after a use_backend, still run before it.
+  LoadResult late =
+      load(in_frontend("  use_backend b if { src 10.0.0.1 }\n  tcp-request connection reject if { "
+                       "src 10.0.0.2 }\n"));
+  INFO(listing(late));
+  REQUIRE(late.config);
+  CHECK(warns(late, 10,
+              "a 'tcp-request' rule placed after a 'use_backend' rule will still be processed "
+              "before."));
 }
 
 TEST_CASE("haproxy loader warns about keywords that do not matter to a TCP balancer", "[haproxy]") {

@@ -528,8 +528,8 @@ TEST_CASE("an unknown key lists the keys that would have been valid", "[json_loa
   Error e = only_error(doc);
   CHECK(e.field == "frontends[0].timeout");
   CHECK(e.message ==
-        "unknown key (expected one of: name, bind, default_backend, acl, use_backend, maxconn, "
-        "clitcpka, "
+        "unknown key (expected one of: name, bind, default_backend, acl, use_backend, "
+        "tcp_request_connection, maxconn, clitcpka, "
         "timeouts, log, log_format, dontlognull, log_tag)");
   Error top = only_error(with(minimal(), "/default", Json::object()));
   CHECK(top.to_string() ==

@@ -63,5 +63,56 @@ TEST_CASE("bad use_backend rules and ACLs are refused by JSON path", "[json_load
       "is empty: leave it out for a rule that always applies", checks::Match::Exact);
 }
 
+Json guarded(Json acl, Json rules) {
+  Json doc = routed(std::move(acl), Json::array());
+  doc["frontends"][0].erase("use_backend");
+  doc["frontends"][0]["tcp_request_connection"] = std::move(rules);
+  return doc;
+}
+
+TEST_CASE("tcp_request_connection rules load from JSON in order and dump back",
+          "[json_loader][acl]") {
+  const Config c = checks::loads(
+      guarded({{"office", "src 192.168.0.0/16"}},
+              {{{"action", "accept"}, {"if", "office"}},
+               {{"action", "reject"}, {"unless", "{ src 10.0.0.0/8 } || { dst_port 8883 }"}},
+               {{"action", "reject"}}}));
+  const auto& rules = c.frontends[0].tcp_request_connection;
+  REQUIRE(rules.size() == 3);
+  CHECK(rules[0].action == ConnectionRule::Action::Accept);
+  CHECK_FALSE(rules[0].unless);
+  CHECK(rules[1].action == ConnectionRule::Action::Reject);
+  CHECK(rules[1].unless);
+  CHECK(rules[1].condition.any_of.size() == 2);
+  CHECK(rules[2].condition.any_of.empty());
+  const LoadResult again = load_json(dump_json(c), "dump.json");
+  REQUIRE(again.config);
+  CHECK(again.config->frontends[0].tcp_request_connection == rules);
+}
+
+TEST_CASE("bad tcp_request_connection rules are refused by JSON path",
+          "[json_loader][acl][errors]") {
+  using checks::Match;
+  const std::string at = "frontends[0].tcp_request_connection";
+  checks::refused_with(guarded(nullptr, Json::array({"reject"})), at + "[0]", "must be an object",
+                       Match::Prefix);
+  checks::refused_with(guarded(nullptr, Json::object()), at,
+                       R"(must be a list of rules, e.g. [{"action": "reject", "unless": )",
+                       Match::Prefix);
+  checks::refused_with(guarded(nullptr, {{{"if", "{ src 10.0.0.1 }"}}}), at + "[0].action",
+                       R"(is required ("accept" or "reject"))", Match::Exact);
+  checks::refused_with(guarded(nullptr, {{{"action", "drop"}}}), at + "[0].action",
+                       R"(must be "accept" or "reject", got "drop")", Match::Exact);
+  checks::refused_with(guarded(nullptr, {{{"action", "reject"}, {"if", "lan"}}}), at + "[0].if",
+                       "no such ACL : 'lan'.", Match::Exact);
+  checks::refused_with(guarded(nullptr, {{{"action", "reject"}, {"unless", "{ ssl_fc }"}}}),
+                       at + "[0].unless",
+                       "uses 'ssl_fc', which is not known yet when a connection is accepted "
+                       "(use it in use_backend)",
+                       Match::Exact);
+  checks::refused_with(guarded(nullptr, {{{"action", "reject"}, {"bogus", 1}}}), at + "[0].bogus",
+                       "unknown key (expected one of: ", Match::Prefix);
+}
+
 }  // namespace
 }  // namespace mqlb::conf

@@ -220,6 +220,7 @@ TEST_CASE("GET frontends lists each with its binds and summed counters", "[admin
   f.totals.at(1).bytes_out.add(50);
   f.totals.at(1).connect_errors.add(2);
   f.totals.at(0).no_server.add(1);
+  f.totals.at(1).denied.add(5);
   f.active.take();
   f.active.take();
   const Response r = call(a, "GET", "/api/v1/frontends");
@@ -230,7 +231,7 @@ TEST_CASE("GET frontends lists each with its binds and summed counters", "[admin
               {"address": "127.0.0.1:1893", "ssl": false}],
     "default_backend": "mqtt", "maxconn": 500,
     "sessions": {"total": 7, "bytes_in": 100, "bytes_out": 50, "connect_errors": 2,
-                 "current": 2, "no_server": 1}}])"));
+                 "current": 2, "no_server": 1, "denied": 5}}])"));
 }
 
 TEST_CASE("GET backends lists each with its servers and sessions", "[admin][api]") {

@@ -683,6 +683,7 @@ TEST_CASE("stat_csv fills the counters mqlb keeps", "[admin][commands]") {
   f.state->totals.at(1).sessions.add(1);
   f.state->totals.at(0).bytes_in.add(100);
   f.state->totals.at(1).bytes_out.add(200);
+  f.state->totals.at(1).denied.add(2);  // closed at accept: connections, not sessions
   const Server& b1 = a.server(0, 0);
   b1.state->active.take();
   b1.state->active.take();
@@ -723,7 +724,8 @@ TEST_CASE("stat_csv fills the counters mqlb keeps", "[admin][commands]") {
   CHECK(fe["sid"] == "0");
   CHECK(fe["type"] == "0");
   CHECK(fe["mode"] == "tcp");
-  CHECK(fe["conn_tot"] == "12");
+  CHECK(fe["conn_tot"] == "14");
+  CHECK(fe["dcon"] == "2");
   CHECK(fe["dreq"].empty());
 
   const Row& s1 = rows[1];

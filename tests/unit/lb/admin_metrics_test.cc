@@ -89,6 +89,7 @@ TEST_CASE("metrics sum each worker's counters at scrape time", "[admin][metrics]
   t.rt->frontends[0]->state->totals.at(1).sessions.add(4);
   t.rt->frontends[0]->state->totals.at(1).bytes_in.add(100);
   t.rt->frontends[0]->state->totals.at(0).tls_failed.add(2);
+  t.rt->frontends[0]->state->totals.at(1).denied.add(6);
   t.server(0).totals.at(0).sessions.add(5);
   t.server(0).totals.at(1).sessions.add(2);
   t.server(0).totals.at(1).connect_errors.add(1);
@@ -101,11 +102,12 @@ TEST_CASE("metrics sum each worker's counters at scrape time", "[admin][metrics]
   CHECK(s.at("mqlb_process_nbthread") == 2);
   CHECK(s.at("mqlb_process_uptime_seconds") == Approx(10.5));
   CHECK(s.at("mqlb_process_current_connections") == 1);
-  CHECK(s.at("mqlb_process_connections_total") == 7);
+  CHECK(s.at("mqlb_process_connections_total") == 13);  // denied ones included
   CHECK(s.at("mqlb_process_ssl_handshake_failures_total{reason=refused}") == 2);
   CHECK(s.at("mqlb_process_reloads_total") == 3);
   CHECK(s.at("mqlb_frontend_sessions_total{proxy=mqtt}") == 7);
-  CHECK(s.at("mqlb_frontend_connections_total{proxy=mqtt}") == 7);
+  CHECK(s.at("mqlb_frontend_connections_total{proxy=mqtt}") == 13);
+  CHECK(s.at("mqlb_frontend_denied_connections_total{proxy=mqtt}") == 6);
   CHECK(s.at("mqlb_frontend_bytes_in_total{proxy=mqtt}") == 100);
   CHECK(s.at("mqlb_frontend_limit_sessions{proxy=mqtt}") == 500);
   CHECK(s.at("mqlb_backend_current_sessions{proxy=mqtt}") == 1);
