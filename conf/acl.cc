@@ -357,7 +357,7 @@ bool connection_accepted(const std::vector<ConnectionRule>& rules, const Connect
   return true;
 }
 
-std::string_view fetch_after_accept(const Condition& cond) {
+std::string_view tls_fetch_in(const Condition& cond) {
   for (const auto& group : cond.any_of)
     for (const AclTerm& term : group)
       for (const AclTest& t : term.any_of)

@@ -57,9 +57,9 @@ struct BackendRule {
 
 // `tcp-request connection accept|reject [if|unless CONDITION]`, in the order
 // written: the first rule that applies decides, and a connection no rule
-// takes is accepted. Decided as the connection is accepted, when only `src`
-// and `dst_port` are known: `ssl_fc` and `ssl_fc_sni` never match there, as
-// in HAProxy (the handshake comes later).
+// takes is accepted. Decided as the connection is accepted: `src`,
+// `dst_port` and `ssl_fc` (whether the bind is TLS) are known, the SNI is not
+// (the handshake comes later), so `ssl_fc_sni` does not match, as in HAProxy.
 struct ConnectionRule {
   enum class Action { Accept, Reject };
   Action action = Action::Accept;
@@ -107,8 +107,8 @@ std::optional<std::string_view> pick_backend(const std::vector<BackendRule>& rul
 
 // Whether the first applying connection rule accepts (true when none applies).
 bool connection_accepted(const std::vector<ConnectionRule>& rules, const ConnectionFacts& c);
-// The first fetch of `cond` that is not known when a connection is accepted
-// ("ssl_fc", "ssl_fc_sni"), or empty.
-std::string_view fetch_after_accept(const Condition& cond);
+// The first TLS fetch of `cond` ("ssl_fc", "ssl_fc_sni"), or empty: HAProxy
+// warns about them in a `tcp-request connection` rule.
+std::string_view tls_fetch_in(const Condition& cond);
 
 }  // namespace mqlb::conf

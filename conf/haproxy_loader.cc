@@ -350,6 +350,9 @@ class Parser {
   void keyword_stats(const Words& w);
   void keyword_http_request(const Words& w);
   void keyword_tcp_request(const Words& w);
+  // The condition after w[at] ("if" or "unless"); an error `prefix` + the
+  // reason when it does not parse or is empty.
+  std::optional<Condition> rule_condition(const Words& w, size_t at, const std::string& prefix);
   std::optional<std::vector<LogTarget>> read_log(const Words& w, bool in_global);
   void log_keyword(const Words& w, bool no, std::vector<LogTarget>& list, bool in_global);
   void keyword_log_format(const Words& w);
@@ -1008,17 +1011,9 @@ void Parser::proxy_keyword(const Words& w, bool no) {
         return;
       }
       rule.unless = w[2] == "unless";
-      auto cond = parse_condition({w.begin() + 3, w.end()}, proxy_->acls);
-      if (auto* e = std::get_if<std::string>(&cond)) {
-        error(line_, "error detected while parsing switching rule : " + *e);
-        return;
-      }
-      rule.condition = std::get<Condition>(std::move(cond));
-      if (rule.condition.any_of.empty()) {
-        error(line_,
-              "error detected while parsing switching rule : no condition after '" + w[2] + "'.");
-        return;
-      }
+      auto cond = rule_condition(w, 2, "error detected while parsing switching rule : ");
+      if (!cond) return;
+      rule.condition = std::move(*cond);
     }
     proxy_->rules.push_back(std::move(rule));
     proxy_->rule_lines.push_back(line_);
@@ -1071,6 +1066,15 @@ void Parser::proxy_keyword(const Words& w, bool no) {
       error(line_, "'hash-type' expects 'map-based' or 'consistent' (got '" + arg(1) + "').");
       return;
     }
+    static constexpr std::string_view kFunctions[] = {"sdbm", "djb2", "wt6", "crc32"};
+    if (w.size() > 2 && !contains(kFunctions, arg(2))) {
+      error(line_, "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions.");
+      return;
+    }
+    if (w.size() > 3 && arg(3) != "avalanche") {
+      error(line_, "'hash-type' only supports 'avalanche' as a modifier for hash functions.");
+      return;
+    }
     settings().hash_type = *type;
     if (w.size() > 2)
       warning(line_, "'hash-type " + arg(1) + " " + join_words(w, 2, w.size()) +
@@ -1080,7 +1084,7 @@ void Parser::proxy_keyword(const Words& w, bool no) {
   } else if (kw == "http-request") {
     keyword_http_request(w);
   } else if (kw == "description") {
-    warning(line_, "'description' is ignored: mqlb has no stats page to show it on yet.");
+    warning(line_, "'description' is ignored: mqlb's status page does not show it.");
   } else if (contains(kHttpOnlyKeywords, kw)) {
     warning(line_, "'" + kw + "' ignored for " + who() +
                        " as it requires HTTP mode (mqlb balances TCP/MQTT only).");
@@ -1107,6 +1111,20 @@ void Parser::keyword_mode(const Words& w) {
     return;
   }
   settings().mode_line = line_;
+}
+
+std::optional<Condition> Parser::rule_condition(const Words& w, size_t at,
+                                                const std::string& prefix) {
+  auto cond = parse_condition({w.begin() + static_cast<long>(at) + 1, w.end()}, proxy_->acls);
+  if (auto* e = std::get_if<std::string>(&cond)) {
+    error(line_, prefix + *e);
+    return std::nullopt;
+  }
+  if (std::get<Condition>(cond).any_of.empty()) {
+    error(line_, prefix + "no condition after '" + w[at] + "'.");
+    return std::nullopt;
+  }
+  return std::get<Condition>(std::move(cond));
 }
 
 // The actions of `tcp-request connection` that HAProxy 2.6 knows besides
@@ -1167,22 +1185,16 @@ void Parser::keyword_tcp_request(const Words& w) {
       return;
     }
     rule.unless = w[3] == "unless";
-    auto cond = parse_condition({w.begin() + 4, w.end()}, proxy_->acls);
-    if (auto* e = std::get_if<std::string>(&cond)) {
-      error(line_, head + " : error detected in " + where + " while parsing '" + w[3] +
-                       "' condition : " + *e);
-      return;
-    }
-    rule.condition = std::get<Condition>(std::move(cond));
-    if (rule.condition.any_of.empty()) {
-      error(line_, head + " : error detected in " + where + " while parsing '" + w[3] +
-                       "' condition : no condition after '" + w[3] + "'.");
-      return;
-    }
-    if (auto fetch = fetch_after_accept(rule.condition); !fetch.empty())
-      warning(line_, "acl involves keyword '" + std::string(fetch) +
-                         "' which is incompatible with 'frontend tcp-request connection rule': "
-                         "the TLS handshake comes later, so it never matches there.");
+    auto cond = rule_condition(
+        w, 3,
+        head + " : error detected in " + where + " while parsing '" + w[3] + "' condition : ");
+    if (!cond) return;
+    rule.condition = std::move(*cond);
+    // HAProxy's warning; ssl_fc is known at accept all the same (the bind
+    // is TLS or not), the name the client asks for is not.
+    if (auto fetch = tls_fetch_in(rule.condition); !fetch.empty())
+      warning(line_, "anonymous acl involves keyword '" + std::string(fetch) +
+                         "' which is incompatible with 'frontend tcp-request connection rule'");
   }
   if (!proxy_->rules.empty())
     warning(line_,

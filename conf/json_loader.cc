@@ -1001,13 +1001,7 @@ void read_routing(Reader& r, const Json& v, const std::string& path, Frontend& f
       }
       out.action =
           *action == "accept" ? ConnectionRule::Action::Accept : ConnectionRule::Action::Reject;
-      if (!read_rule_condition(r, rule, rp, acls, out.unless, out.condition)) continue;
-      if (auto fetch = fetch_after_accept(out.condition); !fetch.empty())
-        r.fail(rp + "." + (out.unless ? "unless" : "if"),
-               "uses '" + std::string(fetch) +
-                   "', which is not known yet when a connection is accepted (use it in "
-                   "use_backend)");
-      else
+      if (read_rule_condition(r, rule, rp, acls, out.unless, out.condition))
         f.tcp_request_connection.push_back(std::move(out));
     }
   }

@@ -446,10 +446,12 @@ struct HealthChecks::Checker {
     }
   }
 
-  // HAProxy ramps the weight only for the dynamic algorithms.
+  // HAProxy ramps the weight only for the dynamic algorithms; a hash on a
+  // consistent ring is one (a weight moves only that server's points).
   bool ramps() const {
-    return check->slowstart && backend->conf.balance != conf::Balance::StaticRr &&
-           backend->conf.balance != conf::Balance::Source;
+    const auto& b = backend->conf;
+    return check->slowstart && b.balance != conf::Balance::StaticRr &&
+           (b.balance != conf::Balance::Source || b.hash_type == conf::HashType::Consistent);
   }
 
   static void on_slowstart(uv_timer_t* t) noexcept {

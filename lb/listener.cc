@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "lb/address.h"
 #include "lb/runtime.h"
 #include "lb/session.h"
 #include "lb/worker.h"
@@ -157,15 +158,12 @@ bool Listener::resume_if_room() {
 bool Listener::admitted(const sockaddr_storage& peer) const {
   const auto& rules = frontend_->conf.tcp_request_connection;
   if (rules.empty()) return true;
+  const IpPort client = ip_port(peer);
   conf::ConnectionFacts facts;
-  if (peer.ss_family == AF_INET6) {
-    facts.src = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr.s6_addr;
-    facts.src_len = 16;
-  } else {
-    facts.src =
-        reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in&>(peer).sin_addr);
-    facts.src_len = 4;
-  }
+  // As in HAProxy, ssl_fc is already known (the bind is TLS); the SNI is not.
+  facts.tls = bind_->tls != nullptr;
+  facts.src = client.bytes;
+  facts.src_len = client.size;
   facts.dst_port = bind_->conf.port;
   return conf::connection_accepted(rules, facts);
 }
@@ -184,6 +182,9 @@ bool Listener::accept_batch() {
     socklen_t len = sizeof peer;
     int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
+      // HAProxy counts the peaks before its rules run, rejected ones included.
+      runtime_->process->active.note_peak(counts[0]);
+      frontend_->state->active.note_peak(counts[1]);
       if (!admitted(peer)) {
         // HAProxy's `tcp-request connection reject`: reset before anything
         // is read or sent (no TIME_WAIT kept for it), counted, not logged.
@@ -194,8 +195,6 @@ bool Listener::accept_batch() {
         frontend_->state->totals.at(worker_.index()).denied.add();
         continue;
       }
-      runtime_->process->active.note_peak(counts[0]);
-      frontend_->state->active.note_peak(counts[1]);
       // The session owns the two slots from here on.
       (new Session(worker_, runtime_, *frontend_, *bind_))->start(fd, peer);
       continue;

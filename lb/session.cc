@@ -13,6 +13,7 @@
 #include <new>
 
 #include "lb/access_log.h"
+#include "lb/address.h"
 #include "lb/free_list.h"
 #include "lb/worker.h"
 #include "tls/stream.h"
@@ -99,16 +100,10 @@ uint64_t Session::now() const {
 void Session::start(int fd, const sockaddr_storage& peer) {
   worker_.add(this);
   frontend_totals_->sessions.add();
-  if (peer.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<const sockaddr_in6*>(&peer);
-    std::memcpy(client_addr_, &a->sin6_addr, 16);
-    client_port_ = ntohs(a->sin6_port);
-    client_v6_ = true;
-  } else {
-    auto* a = reinterpret_cast<const sockaddr_in*>(&peer);
-    std::memcpy(client_addr_, &a->sin_addr, 4);
-    client_port_ = ntohs(a->sin_port);
-  }
+  const IpPort client = ip_port(peer);
+  std::memcpy(client_addr_, client.bytes, client.size);
+  client_port_ = client.port;
+  client_v6_ = client.size == 16;
   const conf::LogFormat& format = frontend_.conf.log_format;
   if (!frontend_.log.empty() && !format.empty()) {
     const bool local =
@@ -123,15 +118,9 @@ void Session::start(int fd, const sockaddr_storage& peer) {
     socklen_t len = sizeof addr;
     if (local && getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
         addr.ss_family == peer.ss_family) {
-      if (addr.ss_family == AF_INET6) {
-        auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-        std::memcpy(extras_->local_addr, &a->sin6_addr, 16);
-        extras_->local_port = ntohs(a->sin6_port);
-      } else {
-        auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-        std::memcpy(extras_->local_addr, &a->sin_addr, 4);
-        extras_->local_port = ntohs(a->sin_port);
-      }
+      const IpPort local_end = ip_port(addr);
+      std::memcpy(extras_->local_addr, local_end.bytes, local_end.size);
+      extras_->local_port = local_end.port;
       extras_->local_known = true;
     }
   }

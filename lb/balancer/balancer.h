@@ -36,6 +36,8 @@ struct Candidate {
 // only the keys that land next to its own points.
 struct RingPoint {
   uint32_t position;
+  uint32_t id;      // the server's id: two points on one position keep their order whatever
+                    // the order of the file
   uint32_t member;  // candidate index
   auto operator<=>(const RingPoint&) const = default;
 };

@@ -41,7 +41,7 @@ std::vector<RingPoint> build_ring(std::span<const Candidate> candidates,
   for (uint32_t i : members) {
     const uint64_t points = uint64_t(candidates[i].weight) * kRingPoints;
     for (uint64_t n = 0; n < points; ++n)
-      ring.push_back({ring_position(uint64_t(candidates[i].id) << 32 | n), i});
+      ring.push_back({ring_position(uint64_t(candidates[i].id) << 32 | n), candidates[i].id, i});
   }
   std::sort(ring.begin(), ring.end());
   return ring;
@@ -93,7 +93,8 @@ std::optional<uint32_t> walk_ring(std::span<const Candidate> candidates, const P
                                   uint32_t hash) {
   const auto& ring = pool.ring;
   const size_t start =
-      std::lower_bound(ring.begin(), ring.end(), RingPoint{ring_position(hash), 0}) - ring.begin();
+      std::lower_bound(ring.begin(), ring.end(), RingPoint{ring_position(hash), 0, 0}) -
+      ring.begin();
   for (size_t step = 0; step < ring.size(); ++step) {
     uint32_t i = ring[(start + step) % ring.size()].member;
     if (candidates[i].usable && !candidates[i].full()) return i;

@@ -128,7 +128,15 @@ TEST_CASE("hash-type consistent moves only the clients of a broker that goes or 
   lb.process().signal(SIGHUP);
   REQUIRE(wait_until([&] { return count(lb.stderr_text(), "reload: backend brokers: +1") == 1; },
                      Millis(10000)));
-  const auto with_b4 = placement(lb);
+  // The reload line comes as the new snapshot is posted to both workers:
+  // until each has it, the two rings give different answers.
+  std::map<std::string, std::string> with_b4;
+  REQUIRE(wait_until(
+      [&] {
+        with_b4 = placement(lb);
+        return per_server(with_b4).count("b4") && placement(lb) == with_b4;
+      },
+      Millis(10000), Millis(50)));
   size_t moved = 0;
   for (const auto& [source, server] : first) {
     INFO(source << " was on " << server);

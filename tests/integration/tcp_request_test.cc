@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@
 #include "support/process.h"
 #include "support/prometheus.h"
 #include "support/temp_dir.h"
+#include "support/tls.h"
+#include "support/tls_client.h"
 #include "support/wait.h"
 
 using namespace mqlb::test;
@@ -71,6 +74,18 @@ bool reset_at_accept(const std::string& source, uint16_t port) {
   } catch (const std::exception& e) {
     UNSCOPED_INFO(e.what());
     return std::string(e.what()).find("reset by peer") != std::string::npos;
+  }
+}
+
+// A session from `source` that the broker's CONNACK accepts.
+bool connacked(const std::string& source, uint16_t port) {
+  try {
+    Socket client = Socket::connect_from(source, port);
+    client.send_all(mqtt::connect_packet("probe"));
+    return client.receive_exactly(4) == std::string("\x20\x02\x00\x00", 4);
+  } catch (const std::exception& e) {
+    UNSCOPED_INFO(e.what());
+    return false;
   }
 }
 
@@ -147,5 +162,92 @@ TEST_CASE("tcp-request connection rules admit and deny as HAProxy's do, and coun
   CHECK(sample_value(ours, "mqlb_frontend_denied_connections_total{proxy=\"mqtt\"}") == denied);
   CHECK(sample_value(ours, "mqlb_frontend_connections_total{proxy=\"mqtt\"}") == accepted + denied);
   CHECK(sample_value(ours, "mqlb_frontend_sessions_total{proxy=\"mqtt\"}") == accepted);
+  REQUIRE(lb.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("a reload changes the tcp-request rules of the live listeners and keeps sessions",
+          "[integration][acl][reload]") {
+  TempDir dir;
+  Broker broker(dir);
+  const uint16_t port = free_port();
+  auto cfg = [&](const std::string& rejected) {
+    return "defaults\n"
+           "  mode tcp\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n"
+           "frontend mqtt\n"
+           "  bind 127.0.0.1:" +
+           std::to_string(port) +
+           "\n"
+           "  tcp-request connection reject if { src " +
+           rejected +
+           " }\n"
+           "  default_backend brokers\n"
+           "backend brokers\n"
+           "  server b1 127.0.0.1:" +
+           std::to_string(broker.port()) + "\n";
+  };
+  const auto path = dir.write("haproxy.cfg", cfg("127.0.0.3"));
+  Mqlb lb(dir, HaproxyCfg{path});
+  CHECK(reset_at_accept("127.0.0.3", port));
+  // A device from .4 connects while it is allowed, and stays.
+  Socket device = Socket::connect_from("127.0.0.4", port);
+  device.send_all(mqtt::connect_packet("stays"));
+  REQUIRE(device.receive_exactly(4) == std::string("\x20\x02\x00\x00", 4));
+
+  std::ofstream(path) << cfg("127.0.0.4");  // the same file, read again
+  lb.process().signal(SIGHUP);
+  // The reload line comes as the new snapshot is posted to the workers, and
+  // the kernel hands each connection to either worker's listener: wait until
+  // ten in a row from each address meet the new rules.
+  auto new_rules = [&] {
+    for (int i = 0; i < 10; ++i)
+      if (!reset_at_accept("127.0.0.4", port) || !connacked("127.0.0.3", port)) return false;
+    return true;
+  };
+  CHECK(wait_until(new_rules, Millis(10000), Millis(50)));
+  Socket now_allowed = Socket::connect_from("127.0.0.3", port);
+  now_allowed.send_all(mqtt::connect_packet("now-allowed"));
+  CHECK(now_allowed.receive_exactly(4) == std::string("\x20\x02\x00\x00", 4));
+  // The session from before the reload is untouched: PINGREQ, PINGRESP.
+  device.send_all(std::string("\xc0\x00", 2));
+  CHECK(device.receive_exactly(2) == std::string("\xd0\x00", 2));
+  device.close();
+  now_allowed.close();
+  REQUIRE(lb.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("ssl_fc is known when a connection is accepted: a TLS-only rule per bind",
+          "[integration][acl][tls]") {
+  TempDir dir;
+  Broker broker(dir);
+  const TlsFiles tls = make_tls_files(dir);
+  const uint16_t plain = free_port(), secure = free_port();
+  Mqlb lb(dir, HaproxyCfg{dir.write(
+                   "haproxy.cfg",
+                   "defaults\n"
+                   "  mode tcp\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n"
+                   "frontend mqtt\n"
+                   "  bind 127.0.0.1:" +
+                       std::to_string(plain) + "\n  bind 127.0.0.1:" + std::to_string(secure) +
+                       " ssl crt " + tls.server.pem.string() +
+                       "\n"
+                       "  tcp-request connection reject unless { ssl_fc }\n"
+                       "  default_backend brokers\n"
+                       "backend brokers\n"
+                       "  server b1 127.0.0.1:" +
+                       std::to_string(broker.port()) + "\n")});
+  CHECK(lb.stderr_text().find("anonymous acl involves keyword 'ssl_fc'") != std::string::npos);
+  for (int i = 0; i < 4; ++i) {
+    CHECK(reset_at_accept("127.0.0.1", plain));
+    TlsClient client(secure, tls.ca);
+    client.send_all(mqtt::connect_packet("tls-only"));
+    std::string connack;
+    while (connack.size() < 4) {
+      const std::string more = client.receive_some(4 - connack.size());
+      REQUIRE_FALSE(more.empty());
+      connack += more;
+    }
+    CHECK(connack == std::string("\x20\x02\x00\x00", 4));
+    client.close();
+  }
   REQUIRE(lb.stop(SIGTERM) == 0);
 }

@@ -168,12 +168,11 @@ TEST_CASE("acl: the first connection rule that applies decides, and none accepts
   CHECK_FALSE(connection_accepted({{Action::Reject, false, {}}}, Facts("::1", 1883).facts));
 }
 
-TEST_CASE("acl: ssl_fc and ssl_fc_sni are not known when a connection is accepted", "[acl]") {
-  CHECK(fetch_after_accept(condition({"{", "src", "10.0.0.0/8", "}"})).empty());
-  CHECK(fetch_after_accept(condition({"{", "dst_port", "1", "}", "||", "{", "ssl_fc", "}"})) ==
-        "ssl_fc");
+TEST_CASE("acl: the TLS fetches of a condition are found for tcp-request warnings", "[acl]") {
+  CHECK(tls_fetch_in(condition({"{", "src", "10.0.0.0/8", "}"})).empty());
+  CHECK(tls_fetch_in(condition({"{", "dst_port", "1", "}", "||", "{", "ssl_fc", "}"})) == "ssl_fc");
   NamedAcls named{{"sni", {test({"ssl_fc_sni", "a.example"})}}};
-  CHECK(fetch_after_accept(condition({"!", "sni"}, named)) == "ssl_fc_sni");
+  CHECK(tls_fetch_in(condition({"!", "sni"}, named)) == "ssl_fc_sni");
 }
 
 }  // namespace

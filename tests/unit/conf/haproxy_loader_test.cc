@@ -912,6 +912,10 @@ TEST_CASE("haproxy loader refuses mistakes with HAProxy's words and the line", "
        "'option tcplog' cannot handle unexpected argument 'foo'."},
       {std::string(kBase) + "  hash-type ring\n", 11,
        "'hash-type' expects 'map-based' or 'consistent' (got 'ring')."},
+      {std::string(kBase) + "  hash-type consistent sdmb\n", 11,
+       "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions."},
+      {std::string(kBase) + "  hash-type consistent djb2 avalance\n", 11,
+       "'hash-type' only supports 'avalanche' as a modifier for hash functions."},
       {std::string(kBase) + "  tcp-check foo\n", 11,
        "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
        "'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got 'foo'"},
@@ -1035,7 +1039,6 @@ TEST_CASE("haproxy loader reads tcp-request connection accept and reject rules i
   CHECK(rules[2].unless);
   CHECK(rules[2].condition.any_of.size() == 2);
   CHECK(rules[3].condition.any_of.empty());
-  // The same rules from JSON give the same model.
   NamedAcls names;
   CHECK(to_text(rules[2].condition, names) == "{ src 127.0.0.0/8 } || { src 192.168.0.0/16 }");
 }
@@ -1080,12 +1083,13 @@ TEST_CASE("haproxy loader refuses tcp-request rules it cannot run, naming the li
 
 TEST_CASE("haproxy loader warns about tcp-request rules that cannot do what they say",
           "[haproxy][acl]") {
-  // ssl_fc and ssl_fc_sni are not known at accept (HAProxy warns the same).
+  // HAProxy warns about TLS fetches in a connection rule (mqlb knows ssl_fc
+  // there all the same; ssl_fc_sni does not match there).
   LoadResult tls = load(in_frontend("  tcp-request connection reject if { ssl_fc }\n"));
   INFO(listing(tls));
   REQUIRE(tls.config);
   CHECK(warns(tls, 9,
-              "acl involves keyword 'ssl_fc' which is incompatible with 'frontend "
+              "anonymous acl involves keyword 'ssl_fc' which is incompatible with 'frontend "
               "tcp-request connection rule'"));
   // Written after a use_backend, still run before it.
   LoadResult late =
@@ -1116,6 +1120,8 @@ TEST_CASE("haproxy loader warns about keywords that do not matter to a TCP balan
       {std::string(kBase) + "  fullconn 1000\n", 11, "'fullconn' has no effect"},
       {std::string(kBase) + "  hash-type map-based sdbm\n", 11,
        "'hash-type map-based sdbm': mqlb hashes with its own function."},
+      {std::string(kBase) + "  hash-type consistent wt6 avalanche\n", 11,
+       "'hash-type consistent wt6 avalanche': mqlb hashes with its own function."},
       {in_frontend("  option httplog\n"), 9,
        "'option httplog' ignored for frontend 'f' as it requires HTTP mode."},
       // HAProxy alerts, keeps the first and starts.

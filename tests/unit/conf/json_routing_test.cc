@@ -90,6 +90,17 @@ TEST_CASE("tcp_request_connection rules load from JSON in order and dump back",
   CHECK(again.config->frontends[0].tcp_request_connection == rules);
 }
 
+TEST_CASE("tcp_request_connection takes the TLS fetches, as haproxy.cfg does",
+          "[json_loader][acl]") {
+  // ssl_fc is known at accept (the bind is TLS or not); ssl_fc_sni is not,
+  // and does not match there, as in HAProxy: a haproxy.cfg with either dumps
+  // to JSON that loads.
+  const Config c = checks::loads(
+      guarded(nullptr, {{{"action", "reject"}, {"unless", "{ ssl_fc }"}},
+                        {{"action", "reject"}, {"if", "{ ssl_fc_sni -i a.example }"}}}));
+  CHECK(c.frontends[0].tcp_request_connection.size() == 2);
+}
+
 TEST_CASE("bad tcp_request_connection rules are refused by JSON path",
           "[json_loader][acl][errors]") {
   using checks::Match;
@@ -105,11 +116,6 @@ TEST_CASE("bad tcp_request_connection rules are refused by JSON path",
                        R"(must be "accept" or "reject", got "drop")", Match::Exact);
   checks::refused_with(guarded(nullptr, {{{"action", "reject"}, {"if", "lan"}}}), at + "[0].if",
                        "no such ACL : 'lan'.", Match::Exact);
-  checks::refused_with(guarded(nullptr, {{{"action", "reject"}, {"unless", "{ ssl_fc }"}}}),
-                       at + "[0].unless",
-                       "uses 'ssl_fc', which is not known yet when a connection is accepted "
-                       "(use it in use_backend)",
-                       Match::Exact);
   checks::refused_with(guarded(nullptr, {{{"action", "reject"}, {"bogus", 1}}}), at + "[0].bogus",
                        "unknown key (expected one of: ", Match::Prefix);
 }
