@@ -269,6 +269,16 @@ void set_port(sockaddr_storage& addr, uint16_t port) {
     reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(port);
 }
 
+FrontendSums frontend_sums(const Runtime& rt) {
+  FrontendSums out;
+  for (const auto& f : rt.frontends) {
+    const PerWorker<Totals>& t = f->state->totals;
+    out.connections += t.sum(&Totals::sessions) + t.sum(&Totals::denied);
+    out.bytes_out += t.sum(&Totals::bytes_out);
+  }
+  return out;
+}
+
 uint64_t descriptor_reserve(const Runtime& rt) {
   size_t binds = 0;
   for (const auto& f : rt.frontends)

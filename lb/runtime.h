@@ -124,6 +124,15 @@ std::shared_ptr<Runtime> build_runtime(const conf::Config& config, StateRegistry
 // Sets the port of an IPv4 or IPv6 address.
 void set_port(sockaddr_storage& addr, uint16_t port);
 
+// What the frontends of `rt` have taken in, summed over workers: the
+// connections accepted (sessions, and those denied at accept: HAProxy's
+// CumConns) and the bytes sent to clients.
+struct FrontendSums {
+  uint64_t connections = 0;
+  uint64_t bytes_out = 0;
+};
+FrontendSums frontend_sums(const Runtime& rt);
+
 // Descriptors `rt` needs besides two per session (lb/nofile.h).
 uint64_t descriptor_reserve(const Runtime& rt);
 

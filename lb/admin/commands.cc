@@ -569,10 +569,11 @@ std::string cmd_show_info(const Words& w, Admin& admin, int64_t now_unix_ms) {
   field("Uptime_sec", std::to_string(up));
   field("Maxconn", std::to_string(rt.maxconn));
   field("CurrConns", std::to_string(p.active.get()));
-  field("CumConns", std::to_string(p.totals.sum(&Totals::sessions)));
+  const FrontendSums sums = frontend_sums(rt);
+  field("CumConns", std::to_string(sums.connections));
   field("Stopping", "0");
   field("Listeners", std::to_string(listeners));
-  field("TotalBytesOut", std::to_string(p.totals.sum(&Totals::bytes_out)));
+  field("TotalBytesOut", std::to_string(sums.bytes_out));
   field("Start_time_sec", std::to_string(info.started_unix_ms / 1000));
   return out;
 }

@@ -154,10 +154,9 @@ void process_families(Families& f, const Runtime& rt, const Info& info, int64_t 
   sample(f.add("process_current_ssl_connections", MetricType::Gauge,
                "Number of live sessions with a client TLS handshake done or in progress."),
          {}, p.ssl_sessions.get());
-  uint64_t accepted = 0, handshakes = 0, resumed = 0, failed = 0, closed = 0, timeouts = 0;
+  uint64_t handshakes = 0, resumed = 0, failed = 0, closed = 0, timeouts = 0;
   for (const auto& fe : rt.frontends) {
     const PerWorker<Totals>& t = fe->state->totals;
-    accepted += t.sum(&Totals::sessions) + t.sum(&Totals::denied);
     handshakes += t.sum(&Totals::tls_handshakes);
     resumed += t.sum(&Totals::tls_resumed);
     failed += t.sum(&Totals::tls_failed);
@@ -168,7 +167,7 @@ void process_families(Families& f, const Runtime& rt, const Info& info, int64_t 
       f.add("process_connections_total", MetricType::Counter,
             "Total number of connections accepted by the frontends of the running configuration, "
             "those denied by tcp-request connection rules included."),
-      {}, double(accepted));
+      {}, double(frontend_sums(rt).connections));
   sample(f.add("process_ssl_connections_total", MetricType::Counter,
                "Total number of TLS handshakes completed with clients (full or resumed)."),
          {}, double(handshakes));

@@ -568,9 +568,12 @@ TEST_CASE("show info prints HAProxy's keys in HAProxy's order", "[admin][command
   FakeAdmin a;
   a.rt->process->active.take();
   a.rt->process->active.take();
-  a.rt->process->totals.at(0).sessions.add(40);
-  a.rt->process->totals.at(1).sessions.add(2);
-  a.rt->process->totals.at(1).bytes_out.add(1000);
+  // Summed over the frontends (CumConns counts the denied connections too).
+  auto& totals = a.rt->frontends[0]->state->totals;
+  totals.at(0).sessions.add(38);
+  totals.at(1).sessions.add(2);
+  totals.at(1).denied.add(2);
+  totals.at(1).bytes_out.add(1000);
   const std::string out = run(a, "show info");
   CHECK(out ==
         "Name: mqlb\n"
