@@ -13,6 +13,7 @@
 #include <string>
 
 #include "support/broker.h"
+#include "support/health.h"
 #include "support/mqlb.h"
 #include "support/mqtt.h"
 #include "support/net.h"
@@ -69,13 +70,6 @@ std::map<std::string, int> per_server(const std::map<std::string, std::string>& 
   for (const auto& [source, server] : placed)
     ++out[server];
   return out;
-}
-
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
 }
 
 }  // namespace

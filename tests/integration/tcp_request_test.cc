@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/broker.h"
+#include "support/health.h"
 #include "support/http.h"
 #include "support/mqlb.h"
 #include "support/mqtt.h"
@@ -30,6 +31,9 @@ namespace {
 
 constexpr const char* kHaproxy = "/usr/sbin/haproxy";
 constexpr int kRounds = 3;
+constexpr const char* kDefaults =
+    "defaults\n"
+    "  mode tcp\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n";
 
 // 127.0.0.2: accepted by the first rule; .3: rejected by the second; .4: no
 // rule applies (accepted); .10: rejected by the third.
@@ -41,8 +45,7 @@ const std::vector<Source> kSources = {
     {"127.0.0.2", true}, {"127.0.0.3", false}, {"127.0.0.4", true}, {"127.0.0.10", false}};
 
 std::string cfg_text(uint16_t port, uint16_t metrics_port, uint16_t broker_port) {
-  return "defaults\n"
-         "  mode tcp\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n"
+  return std::string(kDefaults) +
          "frontend mqtt\n"
          "  bind 127.0.0.1:" +
          std::to_string(port) +
@@ -106,13 +109,6 @@ void connect_all(uint16_t port, const std::string& who) {
     }
 }
 
-size_t lines_with(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("tcp-request connection rules admit and deny as HAProxy's do, and count the same",
@@ -140,11 +136,11 @@ TEST_CASE("tcp-request connection rules admit and deny as HAProxy's do, and coun
   const int accepted = kRounds * 2, denied = kRounds * 2;
   // Only the sessions are logged, by both (access lines once each closed).
   REQUIRE(wait_until([&] { return lb.access_lines().size() >= size_t(accepted); }, Millis(5000)));
-  REQUIRE(wait_until(
-      [&] { return lines_with(haproxy.stdout_text(), " brokers/b1 ") >= size_t(accepted); },
-      Millis(5000)));
+  REQUIRE(
+      wait_until([&] { return count(haproxy.stdout_text(), " brokers/b1 ") >= size_t(accepted); },
+                 Millis(5000)));
   CHECK(lb.access_lines().size() == size_t(accepted));
-  CHECK(lines_with(haproxy.stdout_text(), " brokers/b1 ") == size_t(accepted));
+  CHECK(count(haproxy.stdout_text(), " brokers/b1 ") == size_t(accepted));
   for (const auto& line : lb.access_lines()) {
     INFO(line.raw);
     CHECK((line.client.rfind("127.0.0.2:", 0) == 0 || line.client.rfind("127.0.0.4:", 0) == 0));
@@ -171,8 +167,7 @@ TEST_CASE("a reload changes the tcp-request rules of the live listeners and keep
   Broker broker(dir);
   const uint16_t port = free_port();
   auto cfg = [&](const std::string& rejected) {
-    return "defaults\n"
-           "  mode tcp\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n"
+    return std::string(kDefaults) +
            "frontend mqtt\n"
            "  bind 127.0.0.1:" +
            std::to_string(port) +
@@ -221,20 +216,14 @@ TEST_CASE("ssl_fc is known when a connection is accepted: a TLS-only rule per bi
   Broker broker(dir);
   const TlsFiles tls = make_tls_files(dir);
   const uint16_t plain = free_port(), secure = free_port();
-  Mqlb lb(dir, HaproxyCfg{dir.write(
-                   "haproxy.cfg",
-                   "defaults\n"
-                   "  mode tcp\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n"
-                   "frontend mqtt\n"
-                   "  bind 127.0.0.1:" +
-                       std::to_string(plain) + "\n  bind 127.0.0.1:" + std::to_string(secure) +
-                       " ssl crt " + tls.server.pem.string() +
-                       "\n"
-                       "  tcp-request connection reject unless { ssl_fc }\n"
-                       "  default_backend brokers\n"
-                       "backend brokers\n"
-                       "  server b1 127.0.0.1:" +
-                       std::to_string(broker.port()) + "\n")});
+  const std::string cfg =
+      std::string(kDefaults) + "frontend mqtt\n  bind 127.0.0.1:" + std::to_string(plain) +
+      "\n  bind 127.0.0.1:" + std::to_string(secure) + " ssl crt " + tls.server.pem.string() +
+      "\n  tcp-request connection reject unless { ssl_fc }\n"
+      "  default_backend brokers\n"
+      "backend brokers\n  server b1 127.0.0.1:" +
+      std::to_string(broker.port()) + "\n";
+  Mqlb lb(dir, HaproxyCfg{dir.write("haproxy.cfg", cfg)});
   CHECK(lb.stderr_text().find("anonymous acl involves keyword 'ssl_fc'") != std::string::npos);
   for (int i = 0; i < 4; ++i) {
     CHECK(reset_at_accept("127.0.0.1", plain));
